@@ -1,0 +1,3 @@
+from ism_tui.cli import main
+
+raise SystemExit(main())

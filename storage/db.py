@@ -1,0 +1,103 @@
+"""Opening the cache: one SQLite file per profile, WAL, schema version with rebuild."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.pool import NullPool
+from sqlmodel import SQLModel
+
+from storage import schema
+
+
+class CacheError(Exception):
+    """The cache file cannot be used; the message says what to do."""
+
+
+def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute("PRAGMA foreign_keys=OFF")
+    cur.execute("PRAGMA temp_store=MEMORY")
+    cur.execute("PRAGMA cache_size=-32000")
+    cur.close()
+
+
+def make_engine(path: Path | str) -> Engine:
+    """An engine for the cache at ``path`` (created if missing), schema ensured.
+
+    NullPool: each use opens its own connection, so thread workers never share one and
+    readers keep reading (WAL) while a sync writes.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CacheError(f"cannot create cache directory {path.parent}: {exc.strerror}") from exc
+    engine = create_engine(
+        f"sqlite:///{path}",
+        poolclass=NullPool,
+        connect_args={"check_same_thread": False, "timeout": 5.0},
+    )
+    event.listen(engine, "connect", _on_connect)
+    ensure_schema(engine, path)
+    return engine
+
+
+def _stored_version(engine: Engine) -> int | None:
+    with engine.connect() as conn:
+        has_meta = conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+        ).first()
+        if not has_meta:
+            return None
+        row = conn.exec_driver_sql(
+            "SELECT value FROM meta WHERE key='schema_version'"
+        ).first()
+        return int(row[0]) if row else None
+
+
+def ensure_schema(engine: Engine, path: Path | None = None) -> None:
+    """Create the schema; rebuild the whole cache when its version differs (it is a cache)."""
+    try:
+        version = _stored_version(engine)
+    except Exception as exc:  # a corrupt or foreign file
+        raise CacheError(
+            f"the cache file {path} is not a readable SQLite database ({exc.__class__.__name__}); "
+            "delete it and run `ism-tui sync --full`"
+        ) from exc
+    if version is not None and version != schema.SCHEMA_VERSION:
+        with engine.begin() as conn:
+            names = [
+                r[0]
+                for r in conn.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
+                )
+            ]
+            for name in names:
+                if name != "local_audit":  # the local audit trail survives a rebuild
+                    conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
+    SQLModel.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', :v)"),
+            {"v": str(schema.SCHEMA_VERSION)},
+        )
+
+
+def get_meta(engine: Engine, key: str) -> str | None:
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT value FROM meta WHERE key=:k"), {"k": key}).first()
+    return row[0] if row else None
+
+
+def set_meta(engine: Engine, key: str, value: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT OR REPLACE INTO meta(key, value) VALUES (:k, :v)"), {"k": key, "v": value}
+        )

@@ -1,0 +1,270 @@
+"""The cache's tables (SQLModel), flattened from the wire models so every list, filter and sort
+the screens need has a column and an index.
+
+Conventions, chosen for bulk-load speed and stable ordering:
+- Timestamps are ISO 8601 UTC text (``2026-11-24T09:14:00.000000Z``), which sorts correctly and
+  needs no conversion on the hot path. ``storage.rows.iso`` makes them.
+- Lists (navigation items, apps, blockers...) are JSON text.
+- Bulk writes go through SQLAlchemy Core / the DBAPI ``executemany`` (``storage.upsert``); the
+  ORM classes here are for schema, typed reads and small writes.
+
+Bump ``SCHEMA_VERSION`` on any change here: the cache is rebuilt (it is only a cache).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 1
+
+
+class Meta(SQLModel, table=True):
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True)
+    value: str = ""
+
+
+class SyncState(SQLModel, table=True):
+    """One row per resource: how fresh it is and where an interrupted sync resumes."""
+
+    __tablename__ = "sync_state"
+    resource: str = Field(primary_key=True)
+    last_success_at: str | None = None
+    last_attempt_at: str | None = None
+    cursor: str | None = Field(default=None, description="updated_since high-water mark")
+    resume_after_id: str | None = Field(default=None, description="full sync resume point")
+    full_sync_id: str | None = None
+    last_error: str | None = None
+    row_count: int = 0
+
+
+class CustomerRow(SQLModel, table=True):
+    __tablename__ = "customers"
+    id: str = Field(primary_key=True)
+    name: str = Field(default="", index=True)
+    domain: str = ""
+    created_at: str | None = None
+    updated_at: str = ""
+    billing_approval: str | None = Field(default=None, index=True)
+    billing_approval_updated_at: str | None = None
+    prepaid_seconds_left: int | None = None
+    prepaid_updated_at: str | None = None
+    ai_credit_left: float | None = None
+    ai_credit_updated_at: str | None = None
+    sso_state: str | None = Field(default=None, index=True)
+    sso_missing_steps: str = "[]"
+    sso_updated_at: str | None = None
+    allowed_target_ids: str = "[]"
+    admin_emails: str = "[]"
+    sync_gen: str | None = None
+
+
+class UserRow(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (Index("ix_users_customer_email", "customer_id", "email"),)
+    id: str = Field(primary_key=True)
+    email: str = Field(default="", index=True)
+    name: str = ""
+    customer_id: str | None = Field(default=None, index=True)
+    role: str = Field(default="customer_member", index=True)
+    idp_role: str | None = None
+    role_updated_at: str | None = None
+    last_sign_in_at: str | None = None
+    visible_navigation: str = "[]"
+    provisioning_state: str | None = Field(default=None, index=True)
+    provisioning_reason: str | None = None
+    provisioning_updated_at: str | None = None
+    created_at: str | None = None
+    updated_at: str = ""
+    sync_gen: str | None = None
+
+
+class InviteRow(SQLModel, table=True):
+    __tablename__ = "invites"
+    __table_args__ = (Index("ix_invites_customer_state", "customer_id", "state"),)
+    id: str = Field(primary_key=True)
+    email: str = Field(default="", index=True)
+    customer_id: str = ""
+    role: str = "customer_member"
+    state: str = Field(default="pending", index=True)
+    created_at: str | None = None
+    expires_at: str | None = Field(default=None, index=True)
+    issued_by: str = ""
+    accepted_at: str | None = None
+    consumed_at: str | None = None
+    replaced_by: str | None = None
+    updated_at: str = ""
+    sync_gen: str | None = None
+
+
+class TargetRow(SQLModel, table=True):
+    __tablename__ = "targets"
+    id: str = Field(primary_key=True)
+    name: str = ""
+    region: str = ""
+    state: str = Field(default="available", index=True)
+    state_reason: str | None = None
+    state_since: str | None = None
+    updated_at: str = ""
+    sync_gen: str | None = None
+
+
+class TemplateAliasRow(SQLModel, table=True):
+    __tablename__ = "template_aliases"
+    id: str = Field(primary_key=True)
+    alias: str = Field(default="", index=True)
+    template_name: str = ""
+    template_version: str = ""
+    state: str = Field(default="available", index=True)
+    state_reason: str | None = None
+    state_since: str | None = None
+    updated_at: str = ""
+    sync_gen: str | None = None
+
+
+class WorkspaceRow(SQLModel, table=True):
+    __tablename__ = "workspaces"
+    __table_args__ = (
+        Index("ix_workspaces_customer_status", "customer_id", "status"),
+        Index("ix_workspaces_updated", "updated_at"),
+    )
+    id: str = Field(primary_key=True)
+    name: str = Field(default="", index=True)
+    owner_user_id: str = Field(default="", index=True)
+    owner_email: str = Field(default="", index=True)
+    customer_id: str = ""
+    template_alias: str = ""
+    target_id: str = Field(default="", index=True)
+    status: str = Field(default="pending", index=True)
+    created_at: str | None = None
+    last_used_at: str | None = None
+    updated_at: str = ""
+    build_id: str | None = Field(default=None, index=True)
+    build_number: int | None = None
+    build_transition: str | None = None
+    build_job_status: str | None = None
+    build_error: str | None = None
+    build_failing_stage: str | None = None
+    build_created_at: str | None = None
+    build_started_at: str | None = None
+    build_completed_at: str | None = None
+    build_initiator_email: str | None = None
+    apps: str = "[]"
+    create_blockers: str = "[]"
+    sync_gen: str | None = None
+
+
+class BuildLogRow(SQLModel, table=True):
+    __tablename__ = "build_logs"
+    build_id: str = Field(primary_key=True)
+    id: int = Field(primary_key=True)
+    created_at: str = ""
+    stage: str = ""
+    level: str = "info"
+    output: str = ""
+
+
+class UsageRowTable(SQLModel, table=True):
+    __tablename__ = "usage"
+    __table_args__ = (
+        Index("ix_usage_customer_day", "customer_id", "day"),
+        Index("ix_usage_day", "day"),
+        Index("ix_usage_workspace_day", "workspace_id", "day"),
+    )
+    id: str = Field(primary_key=True)
+    day: str = ""
+    customer_id: str = ""
+    workspace_id: str = ""
+    user_id: str = ""
+    workspace_seconds: int = 0
+    ai_credits_used: float = 0.0
+    cost_usd: float = 0.0
+    updated_at: str = ""
+    sync_gen: str | None = None
+
+
+class UsagePeriodRow(SQLModel, table=True):
+    __tablename__ = "usage_periods"
+    __table_args__ = (Index("ix_usage_periods_customer_day", "customer_id", "day"),)
+    id: str = Field(primary_key=True)
+    day: str = ""
+    customer_id: str = ""
+    reconciliation: str = Field(default="pending", index=True)
+    provider_data_through: str | None = None
+    updated_at: str = ""
+    sync_gen: str | None = None
+
+
+class AuditEventRow(SQLModel, table=True):
+    """The Console's own audit log, as synced."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_action_time", "action", "time"),)
+    id: str = Field(primary_key=True)
+    time: str = Field(default="", index=True)
+    actor_user_id: str | None = Field(default=None, index=True)
+    actor_email: str = ""
+    customer_id: str | None = Field(default=None, index=True)
+    action: str = ""
+    target_type: str = ""
+    target_id: str = ""
+    result: str = "ok"
+    detail: str = ""
+    request_id: str | None = None
+    updated_at: str = ""
+    sync_gen: str | None = None
+
+
+class LocalAuditRow(SQLModel, table=True):
+    """Every action attempt made through ism-tui (allowed, refused, confirmed, cancelled,
+    succeeded, failed). Written locally; never holds a token or an invite link."""
+
+    __tablename__ = "local_audit"
+    seq: int | None = Field(default=None, primary_key=True)
+    time: str = Field(default="", index=True)
+    profile: str = ""
+    actor: str = ""
+    actor_role: str = ""
+    action: str = Field(default="", index=True)
+    target_type: str = ""
+    target_id: str = Field(default="", index=True)
+    target_name: str = ""
+    customer_id: str | None = None
+    result: str = ""
+    reason: str = ""
+    request_id: str | None = None
+    idempotency_key: str | None = None
+
+
+class BlockerRow(SQLModel, table=True):
+    """Triage output, recomputed after each sync so tables can flag rows with one join."""
+
+    __tablename__ = "blockers"
+    __table_args__ = (
+        Index("ix_blockers_subject", "subject_type", "subject_id"),
+        Index("ix_blockers_customer", "customer_id"),
+    )
+    id: str = Field(primary_key=True)
+    case: str = Field(default="", index=True)
+    severity: int = 0
+    customer_id: str | None = None
+    subject_type: str = ""
+    subject_id: str = ""
+    summary: str = ""
+    since: str | None = None
+    payload: str = "{}"
+
+
+# Resource name (as in ``ism_tui.api.models.LIST_RESOURCES``) -> table.
+RESOURCE_TABLES: dict[str, type[SQLModel]] = {
+    "customers": CustomerRow,
+    "users": UserRow,
+    "invites": InviteRow,
+    "targets": TargetRow,
+    "templates": TemplateAliasRow,
+    "workspaces": WorkspaceRow,
+    "usage": UsageRowTable,
+    "usage_periods": UsagePeriodRow,
+    "audit": AuditEventRow,
+}

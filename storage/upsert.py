@@ -1,0 +1,101 @@
+"""Bulk upserts through the DBAPI's ``executemany`` (the ORM's ``add_all`` measured ~30x slower).
+
+``upsert_rows`` writes one page of rows in the caller's transaction: live rows are inserted or
+updated, tombstones delete. Full syncs stamp rows with a generation id so rows the server no
+longer lists can be pruned once the full sync completes (``prune_generation``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import Any
+
+from pydantic_core import PydanticUndefined
+from sqlalchemy import Connection
+
+from storage.schema import RESOURCE_TABLES
+
+
+@cache
+def _columns(resource: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    table = RESOURCE_TABLES[resource].__table__  # type: ignore[attr-defined]
+    cols = tuple(c.name for c in table.columns)
+    keys = tuple(c.name for c in table.primary_key.columns)
+    return table.name, cols, keys
+
+
+@cache
+def _defaults(resource: str) -> dict[str, Any]:
+    """Column -> default value, so a row that omits a column still satisfies NOT NULL."""
+    model = RESOURCE_TABLES[resource]
+    _, cols, _ = _columns(resource)
+    out: dict[str, Any] = {}
+    for c in cols:
+        field = model.model_fields.get(c)
+        default = field.default if field is not None else None
+        out[c] = None if default is PydanticUndefined else default
+    return out
+
+
+@cache
+def _upsert_sql(resource: str) -> str:
+    name, cols, keys = _columns(resource)
+    col_list = ", ".join(f'"{c}"' for c in cols)
+    params = ", ".join(f":{c}" for c in cols)
+    updates = ", ".join(f'"{c}"=excluded."{c}"' for c in cols if c not in keys)
+    conflict = ", ".join(f'"{k}"' for k in keys)
+    return (
+        f'INSERT INTO "{name}" ({col_list}) VALUES ({params}) '
+        f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+    )
+
+
+def upsert_rows(
+    conn: Connection,
+    resource: str,
+    rows: Sequence[dict[str, Any]],
+    deleted_ids: Iterable[str] = (),
+    sync_gen: str | None = None,
+) -> None:
+    """Insert-or-update ``rows`` and delete ``deleted_ids`` for one resource."""
+    name, cols, _ = _columns(resource)
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    if rows:
+        has_gen = "sync_gen" in cols
+        template = _defaults(resource)
+        params = []
+        for row in rows:
+            full = template.copy()
+            full.update(row)
+            if has_gen:
+                full["sync_gen"] = sync_gen
+            params.append(full)
+        raw.executemany(_upsert_sql(resource), params)
+    ids = [(i,) for i in deleted_ids]
+    if ids:
+        raw.executemany(f'DELETE FROM "{name}" WHERE id = ?', ids)
+
+
+def prune_generation(conn: Connection, resource: str, sync_gen: str) -> int:
+    """After a complete full sync: drop rows the server did not list in generation ``sync_gen``."""
+    name, cols, _ = _columns(resource)
+    if "sync_gen" not in cols:
+        return 0
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    cur = raw.execute(
+        f'DELETE FROM "{name}" WHERE sync_gen IS NULL OR sync_gen != ?', (sync_gen,)
+    )
+    return cur.rowcount
+
+
+def upsert_build_logs(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    raw.executemany(
+        "INSERT OR REPLACE INTO build_logs (build_id, id, created_at, stage, level, output) "
+        "VALUES (:build_id, :id, :created_at, :stage, :level, :output)",
+        rows,
+    )
