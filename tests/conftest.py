@@ -36,8 +36,10 @@ def load_world_into_cache(engine, world, token: str = "demo-operator") -> None:
     scope = me.get("customer_id")
     for resource in LIST_RESOURCES:
         objs = list(world.collection(resource).values())
-        if scope is not None and resource not in ("targets", "templates"):
-            objs = [o for o in objs if o.get("customer_id") in (scope, None) or o.get("id") == scope]
+        if scope is not None and resource == "customers":
+            objs = [o for o in objs if o["id"] == scope]
+        elif scope is not None and resource not in ("targets", "templates"):
+            objs = [o for o in objs if o.get("customer_id") == scope]
         load_wire(engine, resource, objs)
     logs = [line for lines in world.build_logs.values() for line in lines]
     load_build_logs(engine, logs)
