@@ -1,0 +1,176 @@
+"""Usage queries and roll-ups against the demo cache, checked against direct SQL over ``usage``."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from storage.load import load_wire
+from storage.upsert import upsert_rows
+from storage.usage_queries import read_usage
+from storage.usage_rollups import refresh_usage_daily
+
+TODAY = date(2026, 11, 24)  # FROZEN_NOW's day
+
+
+def sql(engine, query: str, *args: object) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql(query, args).fetchall()]
+
+
+def direct_totals(engine, customer: str | None, start: date, end: date) -> tuple:
+    where = " AND customer_id = ?" if customer else ""
+    args = (start.isoformat(), end.isoformat(), *([customer] if customer else []))
+    return sql(engine, "SELECT COALESCE(SUM(workspace_seconds), 0), COALESCE(SUM(ai_credits_used), "
+               "0), COALESCE(SUM(cost_usd), 0), COUNT(*) FROM usage WHERE day BETWEEN ? AND ?"
+               + where, *args)[0]
+
+
+@pytest.mark.parametrize("customer", [None, "cus-0005", "cus-0011"])
+@pytest.mark.parametrize("days", [1, 7, 30, 90])
+def test_totals_match_a_direct_sum(demo_engine, customer: str | None, days: int) -> None:
+    start = TODAY - timedelta(days=days - 1)
+    with read_usage(demo_engine) as reader:
+        series = reader.daily(customer, start, TODAY)
+    secs, credits, cost, rows = direct_totals(demo_engine, customer, start, TODAY)
+    assert [d.day for d in series] == [start + timedelta(days=n) for n in range(days)]
+    assert sum(d.amounts.workspace_seconds for d in series) == secs
+    assert sum(d.amounts.rows for d in series) == rows
+    assert sum(d.amounts.ai_credits_used for d in series) == pytest.approx(credits)
+    assert sum(d.amounts.cost_usd for d in series) == pytest.approx(cost)
+    if customer == "cus-0011":  # Bluefin Labs has no usage at all: zero-filled days
+        assert rows == 0 and all(d.amounts.rows == 0 for d in series)
+    else:
+        assert rows > 0
+
+
+def test_per_day_series_matches_each_day(demo_engine) -> None:
+    start = TODAY - timedelta(days=13)
+    with read_usage(demo_engine) as reader:
+        series = reader.daily("cus-0001", start, TODAY)
+    expected = dict(sql(demo_engine, "SELECT day, SUM(workspace_seconds) FROM usage WHERE "
+                        "customer_id = 'cus-0001' AND day >= ? GROUP BY day", start.isoformat()))
+    assert {d.day.isoformat(): d.amounts.workspace_seconds for d in series if d.amounts.rows} \
+        == expected
+    assert any(d.amounts.rows == 0 for d in series)  # weekends without usage are still there
+
+
+def _check_ranking(engine, customer: str | None, start: date, end: date) -> None:
+    where = " AND customer_id = ?" if customer else ""
+    args = (start.isoformat(), end.isoformat(), *([customer] if customer else []))
+    by_ws = sql(engine, "SELECT workspace_id, SUM(workspace_seconds), COUNT(*) FROM usage "
+                "WHERE day BETWEEN ? AND ?" + where + " GROUP BY workspace_id", *args)
+    by_user = sql(engine, "SELECT user_id, SUM(cost_usd) FROM usage WHERE day BETWEEN ? AND ?"
+                  + where + " GROUP BY user_id", *args)
+    with read_usage(engine) as reader:
+        ranking = reader.ranking(customer, start, end, limit=5)
+        by_cost = reader.ranking(customer, start, end, limit=3, metric="cost")
+    top = sorted(by_ws, key=lambda r: (-r[1], r[0]))[:5]
+    assert [(w.workspace_id, w.amounts.workspace_seconds, w.amounts.rows)
+            for w in ranking.workspaces] == top
+    assert ranking.workspaces_with_usage == len(by_ws)
+    assert ranking.users_with_usage == len(by_user)
+    assert [u.amounts.cost_usd for u in by_cost.users] == pytest.approx(
+        sorted((r[1] for r in by_user), reverse=True)[:3])
+
+
+@pytest.mark.parametrize(("start", "end"), [
+    (TODAY - timedelta(days=89), TODAY),  # weekly roll-up, both edges partial
+    (date(2026, 10, 1), date(2026, 10, 31)),  # a month: subtracts edge days outside
+    (date(2026, 11, 2), date(2026, 11, 22)),  # whole weeks only
+    (TODAY - timedelta(days=6), TODAY),  # short: raw rows
+])
+def test_rankings_match_direct_grouping(demo_engine, start: date, end: date) -> None:
+    _check_ranking(demo_engine, None, start, end)
+    _check_ranking(demo_engine, "cus-0005", start, end)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(offset=st.integers(0, 95), length=st.integers(0, 70),
+       customer=st.sampled_from([None, "cus-0003", "cus-0007"]))
+def test_rankings_match_for_any_period(demo_engine, offset: int, length: int,
+                                       customer: str | None) -> None:
+    start = TODAY - timedelta(days=offset)
+    _check_ranking(demo_engine, customer, start, start + timedelta(days=length))
+
+
+def test_ranking_carries_names_and_is_cached_until_usage_changes(demo_engine) -> None:
+    start = TODAY - timedelta(days=29)
+    with read_usage(demo_engine) as reader:
+        first = reader.ranking(None, start, TODAY, limit=3)
+    top = first.workspaces[0]
+    name, owner = sql(demo_engine, "SELECT name, owner_email FROM workspaces WHERE id = ?",
+                      top.workspace_id)[0]
+    assert (top.name, top.owner_email) == (name, owner) and name
+    assert sql(demo_engine, "SELECT COUNT(*) FROM usage_rank_cache")[0][0] == 1
+    # a re-sync changes that workspace's usage: the cached ranking must not be served
+    row = sql(demo_engine, "SELECT id, day, customer_id, workspace_id, user_id, workspace_seconds,"
+              " ai_credits_used, cost_usd, updated_at FROM usage WHERE workspace_id = ? AND day "
+              ">= ? LIMIT 1", top.workspace_id, start.isoformat())[0]
+    cols = ("id", "day", "customer_id", "workspace_id", "user_id", "workspace_seconds",
+            "ai_credits_used", "cost_usd", "updated_at")
+    changed = dict(zip(cols, row, strict=True)) | {"workspace_seconds": row[5] + 10_000_000}
+    with demo_engine.begin() as conn:
+        upsert_rows(conn, "usage", [changed])
+    with read_usage(demo_engine) as reader:
+        again = reader.ranking(None, start, TODAY, limit=3)
+    assert again.workspaces[0].workspace_id == top.workspace_id
+    assert again.workspaces[0].amounts.workspace_seconds == top.amounts.workspace_seconds \
+        + 10_000_000
+
+
+def test_rollups_follow_inserts_updates_and_tombstones(demo_engine) -> None:
+    refresh_usage_daily(demo_engine)
+    day = TODAY - timedelta(days=2)
+
+    def seconds() -> int:
+        with read_usage(demo_engine) as reader:
+            return reader.daily("cus-0001", day, day)[0].amounts.workspace_seconds
+
+    before = seconds()
+    load_wire(demo_engine, "usage", [{
+        "id": "use-test-1", "updated_at": "2026-11-24T09:00:00Z", "day": day.isoformat(),
+        "customer_id": "cus-0001", "workspace_id": "ws-x", "user_id": "usr-x",
+        "workspace_seconds": 3600, "ai_credits_used": 1.5, "cost_usd": 2.0,
+    }])
+    assert seconds() == before + 3600
+    load_wire(demo_engine, "usage", [{
+        "id": "use-test-1", "updated_at": "2026-11-24T09:05:00Z", "day": day.isoformat(),
+        "customer_id": "cus-0001", "workspace_id": "ws-x", "user_id": "usr-x",
+        "workspace_seconds": 7200, "ai_credits_used": 1.5, "cost_usd": 2.0,
+    }])
+    assert seconds() == before + 7200
+    load_wire(demo_engine, "usage", [{"id": "use-test-1", "updated_at": "2026-11-24T09:10:00Z",
+                                      "deleted": True, "day": day.isoformat(),
+                                      "customer_id": "cus-0001", "workspace_id": "ws-x",
+                                      "user_id": "usr-x"}])
+    assert seconds() == before
+
+
+def test_unchanged_resync_marks_nothing_stale(demo_engine) -> None:
+    refresh_usage_daily(demo_engine)
+    cols = ("id", "day", "customer_id", "workspace_id", "user_id", "workspace_seconds",
+            "ai_credits_used", "cost_usd", "updated_at")
+    rows = [dict(zip(cols, r, strict=True))
+            for r in sql(demo_engine, f"SELECT {', '.join(cols)} FROM usage LIMIT 500")]
+    with demo_engine.begin() as conn:
+        upsert_rows(conn, "usage", rows)
+    assert sql(demo_engine, "SELECT COUNT(*) FROM usage_dirty_days")[0][0] == 0
+    assert refresh_usage_daily(demo_engine).days == 0
+
+
+def test_reconciliation_per_day_and_coverage(demo_engine) -> None:
+    with read_usage(demo_engine) as reader:
+        pine = reader.reconciliation("cus-0007", date(2026, 11, 15), date(2026, 11, 20))
+        everyone = reader.reconciliation(None, date(2026, 11, 16), date(2026, 11, 16))
+        old = reader.reconciliation("cus-0002", date(2025, 11, 1), date(2025, 11, 2))
+    assert [d.status for d in pine] == ["reconciled", "failed", "failed", "pending", "pending",
+                                        "reconciled"]
+    # all customers: the worst state wins, and the counts show how many customers are in each
+    assert everyone[0].status == "failed"
+    assert everyone[0].counts["failed"] == 1 and everyone[0].counts["reconciled"] >= 10
+    assert [d.status for d in old] == ["missing", "missing"]  # nothing reported back then
