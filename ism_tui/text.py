@@ -1,6 +1,6 @@
 """Sanitising untrusted text from the API.
 
-Control characters (C0 except tab and newline, DEL, C1 0x80-0x9F) are removed where data enters
+Control characters (C0 except tab and newline, DEL, C1 0x80-0x9F, bidi overrides) are removed where data enters
 the cache and again in every export, so no ESC/OSC sequence from API data can reach a terminal
 (title changes, screen clears, clipboard writes). Rich markup is *not* stripped here: it is
 harmless text that screens render literally (``Text(value)`` / ``Content(value)``).
@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0/C1 controls, DEL, and bidi embedding/override/isolate marks (which can reorder what an
+# operator reads, e.g. make "exe.pdf" display as "fdp.exe").
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # A whole escape sequence first (so its parameters do not survive as text), then lone controls.
 _ESCAPE_SEQ = re.compile(
     r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC ... BEL/ST
