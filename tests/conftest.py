@@ -28,9 +28,8 @@ def demo_world():
 
 def load_world_into_cache(engine, world, token: str = "demo-operator") -> None:
     """Fill a cache from a World as a full sync by ``token`` would (operator: everything)."""
-    from storage.load import load_build_logs, load_wire, set_me
-
     from ism_tui.api.models import LIST_RESOURCES
+    from storage.load import load_build_logs, load_wire, set_me
 
     me = world.tokens[token]
     scope = me.get("customer_id")

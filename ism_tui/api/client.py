@@ -1,0 +1,335 @@
+"""The Console API client: httpx ``AsyncClient``, bearer auth, keyset pages, retries, typed errors.
+
+Idempotent requests (GETs, and action POSTs because each carries an ``Idempotency-Key``) are
+retried with exponential backoff and jitter (stamina), honouring ``Retry-After`` up to a cap.
+The token lives only in the request headers: it is never logged, put in a message or a repr.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+import stamina
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from ism_tui.api import models as m
+from ism_tui.api.errors import (
+    ApiError,
+    AuthError,
+    Conflict,
+    ContractViolation,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    Unavailable,
+    ValidationFailed,
+    server_reason,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+# Resource name -> URL path (relative to the base URL, which ends with /api/v2).
+RESOURCE_PATHS: dict[str, str] = {name: f"/{name}" for name in m.LIST_RESOURCES}
+RESOURCE_PATHS["usage_periods"] = "/usage/periods"
+SINGLE_PATHS = {"customers", "users", "invites", "workspaces"}
+USER_AGENT = "ism-tui/0.1"
+
+
+class MalformedResponse(ContractViolation):
+    """Truncated or non-JSON body: often a proxy or a dropped connection, so worth a retry."""
+
+    retryable = True
+
+
+@dataclass
+class PageResult:
+    """One keyset page: live objects, tombstone ids, and where the next page starts."""
+
+    items: list[m.Resource]
+    deleted: list[str]
+    next_after_id: str | None
+    raw_count: int = 0
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 5
+    timeout: float = 60.0
+    wait_initial: float = 0.2
+    wait_max: float = 5.0
+    max_retry_after: float = 30.0
+
+
+@dataclass
+class ClientOptions:
+    profile: str = "default"
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@cache
+def _list_adapter(resource: str) -> TypeAdapter[list[m.Resource]]:
+    return TypeAdapter(list[m.LIST_RESOURCES[resource]])  # type: ignore[name-defined]
+
+
+def origin_of(url: str) -> str:
+    """Scheme, host and port only: what messages may name."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}"
+
+
+class ConsoleClient:
+    """Async client of one Console. Use as ``async with ConsoleClient(url, token) as c:``."""
+
+    def __init__(self, base_url: str, token: str, options: ClientOptions | None = None, *,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.origin = origin_of(self.base_url)
+        self.options = options or ClientOptions()
+        timeout = httpx.Timeout(self.options.read_timeout, connect=self.options.connect_timeout)
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, timeout=timeout, transport=transport,
+            headers={"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT,
+                     "Accept": "application/json"},
+            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
+        )
+
+    def __repr__(self) -> str:
+        return f"ConsoleClient({self.origin!r}, profile={self.options.profile!r})"
+
+    async def __aenter__(self) -> ConsoleClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ------------------------------------------------------------------ reads
+
+    async def me(self) -> m.Me:
+        return self._model(m.Me, await self._json("GET", "/me"), "/me")
+
+    async def page(self, resource: str, *, after_id: str | None = None,
+                   updated_since: dt.datetime | str | None = None, limit: int = 1000,
+                   **filters: str | None) -> PageResult:
+        """One page of a list resource; tombstones come back as ``deleted`` ids."""
+        path = RESOURCE_PATHS[resource]
+        params: dict[str, Any] = {"limit": max(1, min(limit, 5000))}
+        if after_id:
+            params["after_id"] = after_id
+        if updated_since is not None:
+            params["updated_since"] = (updated_since if isinstance(updated_since, str)
+                                       else updated_since.isoformat().replace("+00:00", "Z"))
+        params.update({k: v for k, v in filters.items() if v is not None})
+        body = await self._json("GET", path, params=params)
+        if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+            raise ContractViolation(f"GET {path} returned no 'items' list: the server at "
+                                    f"{self.origin} does not follow the Console API contract")
+        raw_items = body["items"]
+        try:
+            objects = _list_adapter(resource).validate_python(raw_items)
+        except ValidationError as exc:
+            raise self._violation(path, exc) from None
+        items = [o for o in objects if not o.deleted]
+        deleted = [o.id for o in objects if o.deleted]
+        next_after = body.get("next_after_id")
+        if next_after is not None and not isinstance(next_after, str):
+            raise ContractViolation(f"GET {path}: next_after_id is not a string or null")
+        return PageResult(items, deleted, next_after, len(raw_items))
+
+    async def iter_pages(self, resource: str, *, after_id: str | None = None,
+                         updated_since: dt.datetime | str | None = None, limit: int = 1000,
+                         **filters: str | None) -> AsyncIterator[PageResult]:
+        """Every page of a list resource, following ``next_after_id``."""
+        while True:
+            result = await self.page(resource, after_id=after_id, updated_since=updated_since,
+                                     limit=limit, **filters)
+            yield result
+            if not result.next_after_id or result.next_after_id == after_id:
+                return
+            after_id = result.next_after_id
+
+    async def get(self, resource: str, object_id: str) -> m.Resource:
+        if resource not in SINGLE_PATHS:
+            raise ValueError(f"{resource} has no single-object endpoint")
+        path = f"{RESOURCE_PATHS[resource]}/{object_id}"
+        model = m.LIST_RESOURCES[resource]
+        return self._model(model, await self._json("GET", path), path)
+
+    async def get_workspace(self, workspace_id: str) -> m.Workspace:
+        path = f"/workspaces/{workspace_id}"
+        return self._model(m.Workspace, await self._json("GET", path), path)
+
+    async def get_invite(self, invite_id: str) -> m.Invite:
+        path = f"/invites/{invite_id}"
+        return self._model(m.Invite, await self._json("GET", path), path)
+
+    async def get_build(self, build_id: str) -> m.Build:
+        path = f"/workspacebuilds/{build_id}"
+        return self._model(m.Build, await self._json("GET", path), path)
+
+    async def build_logs(self, build_id: str, *, after: int | None = None,
+                         limit: int = 1000) -> m.Page[m.BuildLog]:
+        path = f"/workspacebuilds/{build_id}/logs"
+        params: dict[str, Any] = {"limit": max(1, min(limit, 5000))}
+        if after is not None:
+            params["after"] = after
+        body = await self._json("GET", path, params=params)
+        return self._model(m.Page[m.BuildLog], body, path)
+
+    # ------------------------------------------------------------------ actions
+
+    async def create_build(self, workspace_id: str, transition: str, *,
+                           idempotency_key: str) -> m.ActionResult:
+        return await self._action(f"/workspaces/{workspace_id}/builds", idempotency_key,
+                                  {"transition": transition})
+
+    async def cancel_build(self, build_id: str, *, idempotency_key: str) -> m.ActionResult:
+        return await self._action(f"/workspacebuilds/{build_id}/cancel", idempotency_key)
+
+    async def retry_workspace(self, workspace_id: str, *, idempotency_key: str) -> m.ActionResult:
+        return await self._action(f"/workspaces/{workspace_id}/retry", idempotency_key)
+
+    async def reissue_invite(self, invite_id: str, *, idempotency_key: str) -> m.ActionResult:
+        return await self._action(f"/invites/{invite_id}/reissue", idempotency_key)
+
+    async def _action(self, path: str, key: str,
+                      payload: dict[str, Any] | None = None) -> m.ActionResult:
+        body = await self._json("POST", path, json=payload or {},
+                                headers={"Idempotency-Key": key})
+        return self._model(m.ActionResult, body, path)
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def _json(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                    json: Any = None, headers: dict[str, str] | None = None) -> Any:
+        policy = self.options.retry
+
+        def backoff(exc: Exception) -> bool | float:
+            if not isinstance(exc, ApiError) or not exc.retryable:
+                return False
+            if exc.retry_after is not None:
+                return min(max(exc.retry_after, 0.0), policy.max_retry_after)
+            return True
+
+        async for attempt in stamina.retry_context(
+            on=backoff, attempts=policy.attempts, timeout=policy.timeout,
+            wait_initial=policy.wait_initial, wait_max=policy.wait_max,
+        ):
+            with attempt:
+                return await self._once(method, path, params, json, headers)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _once(self, method: str, path: str, params: dict[str, Any] | None, json: Any,
+                    headers: dict[str, str] | None) -> Any:
+        try:
+            response = await self._http.request(method, path, params=params, json=json,
+                                                headers=headers)
+            content = await response.aread()
+        except httpx.TimeoutException as exc:
+            raise Unavailable(
+                f"{self.origin} did not answer {method} {path} in time "
+                f"({exc.__class__.__name__}, read timeout {self.options.read_timeout:g}s): the "
+                "Console may be overloaded; the console keeps showing the cache, try again later"
+            ) from None
+        except httpx.TransportError as exc:
+            raise Unavailable(
+                f"cannot reach {self.origin} ({exc.__class__.__name__}): check the url of "
+                f"profile {self.options.profile!r} and that the Console is up; the console "
+                "keeps showing the cache"
+            ) from None
+        if response.status_code >= 400:
+            raise self._error(method, path, response, content)
+        try:
+            return orjson.loads(content)
+        except orjson.JSONDecodeError as exc:
+            raise MalformedResponse(
+                f"{method} {path} returned malformed JSON ({exc.msg} at byte {exc.pos} of "
+                f"{len(content)}): the server at {self.origin} does not follow the contract"
+            ) from None
+
+    def _error(self, method: str, path: str, response: httpx.Response,
+               content: bytes) -> ApiError:
+        status = response.status_code
+        reason, validations = "", ""
+        try:
+            err = m.Error.model_validate(orjson.loads(content))
+            reason = server_reason(err.message)
+            if err.validations:
+                validations = "; ".join(server_reason(f"{v.field}: {v.detail}")
+                                        for v in err.validations)
+        except (orjson.JSONDecodeError, ValidationError):
+            pass
+        retry_after = _retry_after(response.headers.get("Retry-After"))
+        said = f": {reason}" if reason else ""
+        profile = self.options.profile
+        if status == 401:
+            return AuthError(
+                f"the token was rejected (401) by {self.origin}{said}. Check ISM_TUI_TOKEN or "
+                f"the token file of profile {profile!r}; the token may have expired or been "
+                "revoked", reason=reason)
+        if status == 403:
+            return PermissionDenied(
+                f"not allowed for this token's role (403) on {method} {path}{said}",
+                reason=reason)
+        if status == 404:
+            return NotFound(
+                f"not found (404): {method} {path} on {self.origin}{said}. It may have been "
+                "deleted, or it is outside this token's customer scope", reason=reason)
+        if status == 409:
+            return Conflict(f"the Console refused (409){said or ': conflicting state'}",
+                            reason=reason)
+        if status == 422:
+            extra = f" ({validations})" if validations else ""
+            return ValidationFailed(f"the Console rejected the request (422){said}{extra}",
+                                    reason=reason)
+        if status == 429:
+            wait = f"; it asked to wait {retry_after:g}s" if retry_after is not None else ""
+            return RateLimited(f"rate limited by {self.origin} (429){wait}; try again shortly",
+                               retry_after=retry_after, reason=reason)
+        if status >= 500:
+            return Unavailable(
+                f"{self.origin} is unavailable ({status}){said}; the console keeps showing the "
+                "cache, try again later", status=status, retry_after=retry_after, reason=reason)
+        return ContractViolation(f"{method} {path} answered with unexpected status {status}",
+                                 status=status, reason=reason)
+
+    def _model(self, model: type[M], body: Any, path: str) -> M:
+        try:
+            return model.model_validate(body)
+        except ValidationError as exc:
+            raise self._violation(path, exc) from None
+
+    def _violation(self, path: str, exc: ValidationError) -> ContractViolation:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "(body)"
+        return ContractViolation(
+            f"{path}: field {loc!r} {first['msg'].lower()} ({exc.error_count()} problem(s)): "
+            f"the server at {self.origin} does not follow the Console API contract")
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        try:
+            from email.utils import parsedate_to_datetime
+
+            when = parsedate_to_datetime(value)
+            return max((when - dt.datetime.now(dt.UTC)).total_seconds(), 0.0)
+        except (TypeError, ValueError):
+            return None

@@ -1,0 +1,79 @@
+"""``ism-tui sync``: pull the Console's state into the local cache.
+
+A progress line per resource on a terminal (plain lines otherwise), then a summary; ``--json``
+prints the summary as JSON. Exit 0 on success, 1 if any resource failed, 3 for config errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--full", action="store_true",
+                        help="re-read everything (default: only what changed since last time)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--resource", action="append", metavar="NAME",
+                        help="only this resource (repeatable), e.g. workspaces")
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ism_tui.config import ConfigError
+    from ism_tui.services import build_services
+    from ism_tui.sync import SyncProgress, run_sync
+    from storage.db import CacheError
+
+    try:
+        services = build_services(args.profile, args.config, read_only=args.read_only)
+        services.settings.require_connection()
+    except (ConfigError, CacheError) as exc:
+        print(f"ism-tui sync: {exc}", file=sys.stderr)
+        return 3
+    tty = sys.stderr.isatty() and not args.json
+    seen: dict[str, int] = {}
+
+    def progress(p: SyncProgress) -> None:
+        if args.json:
+            return
+        if p.phase == "page" and not tty:
+            return
+        seen[p.resource] = p.rows
+        total = f"/{p.total:,}" if p.total and not p.done else ""
+        state = {"start": "…", "page": "…", "done": "done", "skipped": "skipped",
+                 "error": "FAILED"}[p.phase]
+        line = f"  {p.resource:<14} {p.rows:>9,}{total} rows  {state}"
+        if tty:
+            print(f"\r\x1b[2K{line}", end="\n" if p.done else "", file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr)
+
+    try:
+        report = asyncio.run(run_sync(services, full=args.full, resources=args.resource,
+                                      progress=progress))
+    except KeyboardInterrupt:
+        print("\nism-tui sync: interrupted; the cache keeps every page written so far and the "
+              "next sync resumes", file=sys.stderr)
+        return 130
+    finally:
+        services.close()
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        _summary(report.to_json(), services.settings.cache_path)
+    return 0 if report.ok else 1
+
+
+def _summary(data: dict[str, Any], cache: object) -> None:
+    print(f"sync {'ok' if data['ok'] else 'FAILED'} in {data['seconds']:.2f} s  (cache {cache})")
+    for r in data["resources"]:
+        note = r["error"] or r["skipped"] or ""
+        extra = f", {r['deleted']} deleted" if r["deleted"] else ""
+        extra += f", {r['pruned']} pruned" if r["pruned"] else ""
+        print(f"  {r['resource']:<14} {r['mode']:<11} {r['rows']:>9,} rows{extra}  {note}")
+    if data["error"]:
+        print(f"error: {data['error']}", file=sys.stderr)

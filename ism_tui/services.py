@@ -1,0 +1,123 @@
+"""One factory for what every front end needs: settings, the cache engine, an API client.
+
+The TUI and the headless commands both call ``build_services``; nothing is created at import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ism_tui.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from ism_tui.api.client import ConsoleClient
+    from ism_tui.api.models import Me
+
+
+@dataclass
+class Services:
+    settings: Settings
+    profile: str
+    engine: Engine
+    read_only: bool = False
+    transport: Any = field(default=None, repr=False)  # tests: an httpx transport
+    retry: Any = field(default=None, repr=False)  # tests: a faster RetryPolicy
+
+    @contextlib.asynccontextmanager
+    async def client(self) -> AsyncIterator[ConsoleClient]:
+        """A client for this profile's Console (ConfigError if the URL or token is missing)."""
+        from ism_tui.api.client import ClientOptions, ConsoleClient
+
+        url, token = self.settings.require_connection()
+        prof = self.settings.settings
+        options = ClientOptions(profile=self.profile, connect_timeout=prof.connect_timeout,
+                                read_timeout=prof.read_timeout)
+        if self.retry is not None:
+            options.retry = self.retry
+        async with ConsoleClient(url, token, options, transport=self.transport) as client:
+            yield client
+
+    def me(self) -> Me | None:
+        """Who the token is, as last recorded by a sync (None before the first sync)."""
+        from ism_tui.api.models import Me
+        from storage.db import get_meta
+
+        raw = get_meta(self.engine, "me")
+        return Me.model_validate_json(raw) if raw else None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_services(profile: str | None = None, config_path: Path | str | None = None, *,
+                   read_only: bool = False, url: str | None = None, token: str | None = None,
+                   cache_dir: Path | str | None = None) -> Services:
+    """Settings for ``profile`` plus its cache, opened (schema ensured)."""
+    from storage.db import make_engine
+
+    settings = load_settings(profile, config_path, url=url, token=token, cache_dir=cache_dir)
+    engine = make_engine(settings.cache_path)
+    return Services(settings=settings, profile=settings.profile, engine=engine,
+                    read_only=read_only or settings.settings.read_only)
+
+
+@dataclass
+class ResourceFreshness:
+    resource: str
+    rows: int
+    last_success_at: datetime | None
+    last_error: str | None
+    age_seconds: float | None
+
+    @property
+    def label(self) -> str:
+        if self.last_error == "not permitted for this role":
+            return "not available for this role"
+        if self.last_error:
+            return f"last sync failed: {self.last_error}"
+        if self.last_success_at is None:
+            return "never synced"
+        return f"synced {humanize_age(self.age_seconds or 0)}"
+
+
+def humanize_age(seconds: float) -> str:
+    if seconds < 45:
+        return "just now"
+    if seconds < 90 * 60:
+        return f"{max(1, round(seconds / 60))} min ago"
+    if seconds < 36 * 3600:
+        return f"{round(seconds / 3600)} h ago"
+    return f"{round(seconds / 86400)} days ago"
+
+
+def freshness(engine: Engine, now: datetime | None = None) -> list[ResourceFreshness]:
+    """Freshness of every mirrored resource, in a stable order."""
+    from ism_tui.api.models import LIST_RESOURCES
+    from storage.rows import parse_iso
+    from storage.sync_state import all_states
+
+    now = now or datetime.now(UTC)
+    states = all_states(engine)
+    out = []
+    for resource in LIST_RESOURCES:
+        st = states.get(resource)
+        when = parse_iso(st.last_success_at) if st else None
+        out.append(ResourceFreshness(
+            resource, st.row_count if st else 0, when, st.last_error if st else None,
+            (now - when).total_seconds() if when else None))
+    return out
+
+
+def oldest_success(engine: Engine) -> datetime | None:
+    """When the stalest resource last synced (None if any never did)."""
+    items = [f for f in freshness(engine) if f.last_error != "not permitted for this role"]
+    if not items or any(f.last_success_at is None for f in items):
+        return None
+    return min(f.last_success_at for f in items if f.last_success_at is not None)

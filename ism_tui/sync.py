@@ -1,0 +1,287 @@
+"""Sync: Console API pages -> validated wire models -> one committed transaction per page.
+
+Full syncs stamp every row with a generation id and prune rows the server no longer lists only
+once the resource completed, so an interrupted sync (even ``kill -9``) leaves the last good data
+readable and resumes from ``resume_after_id`` next time. Incremental syncs ask for
+``updated_since`` = the resource's cursor (the highest ``updated_at`` seen, minus an overlap) and
+apply tombstones as deletions. Writes run in a thread with short transactions; readers never wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ism_tui.api import models as m
+from ism_tui.api.errors import ApiError, AuthError, PermissionDenied
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from ism_tui.api.client import ConsoleClient
+    from ism_tui.services import Services
+
+CURSOR_OVERLAP = timedelta(seconds=60)
+NOT_PERMITTED = "not permitted for this role"
+# Biggest first, so the long poles start early under the concurrency bound.
+SYNC_ORDER = ("workspaces", "usage", "users", "invites", "usage_periods", "audit", "customers",
+              "targets", "templates")
+ROLE_OPTIONAL = frozenset({"usage", "usage_periods", "audit"})
+
+
+@dataclass
+class SyncProgress:
+    """What a progress bar or the TUI's status line shows."""
+
+    resource: str
+    rows: int = 0
+    total: int | None = None
+    phase: str = "start"  # start | page | done | skipped | error
+    done: bool = False
+    error: str | None = None
+
+
+@dataclass
+class ResourceReport:
+    resource: str
+    mode: str
+    rows: int = 0
+    deleted: int = 0
+    pruned: int = 0
+    pages: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+    skipped: str | None = None
+
+
+@dataclass
+class SyncReport:
+    started_at: str
+    seconds: float = 0.0
+    resources: list[ResourceReport] = field(default_factory=list)
+    error: str | None = None
+    me: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not any(r.error for r in self.resources)
+
+    @property
+    def errors(self) -> list[str]:
+        out = [self.error] if self.error else []
+        return out + [f"{r.resource}: {r.error}" for r in self.resources if r.error]
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        return data
+
+
+ProgressFn = Callable[[SyncProgress], None]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+async def run_sync(services: Services, *, full: bool = False,
+                   resources: Sequence[str] | None = None,
+                   progress: ProgressFn | None = None) -> SyncReport:
+    """Sync ``resources`` (default: all) into the cache; never raises for API errors."""
+    report = SyncReport(started_at=_now())
+    started = time.perf_counter()
+    names = [r for r in SYNC_ORDER if resources is None or r in resources]
+    unknown = set(resources or ()) - set(SYNC_ORDER)
+    if unknown:
+        report.error = f"unknown resources: {', '.join(sorted(unknown))}"
+        return report
+    emit = progress or (lambda _p: None)
+    try:
+        async with services.client() as client:
+            me = await client.me()
+            report.me = me.model_dump(mode="json")
+            from storage.load import set_me
+
+            await asyncio.to_thread(set_me, services.engine, report.me)
+            bound = asyncio.Semaphore(services.settings.settings.concurrency)
+
+            async def one(name: str) -> ResourceReport:
+                async with bound:
+                    return await _sync_resource(services, client, name, full, emit)
+
+            report.resources = list(await asyncio.gather(*(one(n) for n in names)))
+    except ApiError as exc:
+        report.error = str(exc)
+    except Exception as exc:  # ConfigError, CacheError: their messages are actionable
+        report.error = str(exc) or exc.__class__.__name__
+    if any(r.rows or r.deleted or r.pruned for r in report.resources):
+        await asyncio.to_thread(after_sync, services.engine,
+                                {r.resource for r in report.resources if not r.error})
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+def after_sync(engine: Engine, changed: set[str]) -> None:
+    """Derived data: blockers, usage roll-ups and the analytics rankings."""
+    try:
+        from ism_tui.triage.store import recompute_blockers
+    except ImportError:
+        pass
+    else:
+        recompute_blockers(engine)
+    if changed & {"usage", "usage_periods", "workspaces", "customers"}:
+        from ism_tui.analytics.service import AnalyticsService
+        from storage.usage_rollups import refresh_usage_daily
+
+        refresh_usage_daily(engine)
+        AnalyticsService(engine).prepare()
+
+
+async def _sync_resource(services: Services, client: ConsoleClient, resource: str, full: bool,
+                         emit: ProgressFn) -> ResourceReport:
+    from storage.sync_state import read_state
+
+    engine = services.engine
+    state = await asyncio.to_thread(read_state, engine, resource)
+    resuming = bool(state.full_sync_id)
+    mode = "full" if full or state.cursor is None or resuming else "incremental"
+    rep = ResourceReport(resource, mode)
+    t0 = time.perf_counter()
+    emit(SyncProgress(resource, 0, state.row_count or None, "start"))
+    gen: str | None = None
+    after_id: str | None = None
+    since: str | None = None
+    if mode == "full":
+        gen = state.full_sync_id or uuid.uuid4().hex[:12]
+        after_id = state.resume_after_id if resuming else None
+        await asyncio.to_thread(_mark_start, engine, resource, gen, after_id)
+    else:
+        since = _minus_overlap(state.cursor)
+    high_water = state.cursor
+    try:
+        async for page in client.iter_pages(resource, after_id=after_id, updated_since=since,
+                                            limit=services.settings.settings.page_size):
+            for item in page.items:
+                stamp = item.updated_at.isoformat().replace("+00:00", "Z")
+                if high_water is None or stamp > high_water:
+                    high_water = stamp
+            await asyncio.to_thread(_write_page, engine, resource, page.items, page.deleted,
+                                    gen, page.next_after_id if mode == "full" else None)
+            rep.rows += len(page.items)
+            rep.deleted += len(page.deleted)
+            rep.pages += 1
+            emit(SyncProgress(resource, rep.rows, state.row_count or None, "page"))
+        rep.pruned = await asyncio.to_thread(_finish, engine, resource, gen, high_water)
+        emit(SyncProgress(resource, rep.rows, rep.rows, "done", done=True))
+    except PermissionDenied as exc:
+        if resource not in ROLE_OPTIONAL:
+            rep.error = str(exc)
+        else:
+            rep.skipped = NOT_PERMITTED
+        await asyncio.to_thread(_record_error, engine, resource,
+                                rep.error or NOT_PERMITTED, rep.skipped is not None)
+        emit(SyncProgress(resource, rep.rows, None, "skipped" if rep.skipped else "error",
+                          done=True, error=rep.error))
+    except (ApiError, OSError) as exc:
+        rep.error = str(exc)
+        await asyncio.to_thread(_record_error, engine, resource, rep.error, False)
+        emit(SyncProgress(resource, rep.rows, None, "error", done=True, error=rep.error))
+        if isinstance(exc, AuthError):
+            raise
+    except Exception as exc:  # a cache write failed: keep the other resources going
+        rep.error = f"could not write to the cache ({exc.__class__.__name__}): {exc}"[:400]
+        await asyncio.to_thread(_record_error, engine, resource, rep.error, False)
+        emit(SyncProgress(resource, rep.rows, None, "error", done=True, error=rep.error))
+    rep.seconds = round(time.perf_counter() - t0, 3)
+    return rep
+
+
+def _minus_overlap(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    when = datetime.fromisoformat(cursor.replace("Z", "+00:00")) - CURSOR_OVERLAP
+    return when.isoformat().replace("+00:00", "Z")
+
+
+def _mark_start(engine: Engine, resource: str, gen: str, after_id: str | None) -> None:
+    from storage.sync_state import write_state
+
+    with engine.begin() as conn:
+        write_state(conn, resource, full_sync_id=gen, resume_after_id=after_id,
+                    last_attempt_at=_now())
+
+
+def _write_page(engine: Engine, resource: str, items: list[m.Resource], deleted: list[str],
+                gen: str | None, resume_after: str | None) -> None:
+    """One page in one transaction: rows, tombstones, and (full sync) the resume point."""
+    from storage.rows import ROW_MAKERS
+    from storage.sync_state import write_state
+    from storage.upsert import upsert_rows
+
+    make = ROW_MAKERS[resource]
+    rows = [make(item) for item in items]
+    with engine.begin() as conn:
+        upsert_rows(conn, resource, rows, deleted, sync_gen=gen)
+        if gen is not None:
+            write_state(conn, resource, resume_after_id=resume_after)
+
+
+def _finish(engine: Engine, resource: str, gen: str | None, cursor: str | None) -> int:
+    from storage.sync_state import count_rows, write_state
+    from storage.upsert import prune_generation
+
+    with engine.begin() as conn:
+        pruned = prune_generation(conn, resource, gen) if gen is not None else 0
+        write_state(conn, resource, cursor=cursor, last_success_at=_now(), last_error=None,
+                    resume_after_id=None, full_sync_id=None,
+                    row_count=count_rows(conn, resource), last_attempt_at=_now())
+    return pruned
+
+
+def _record_error(engine: Engine, resource: str, message: str, permitted_skip: bool) -> None:
+    from storage.sync_state import count_rows, write_state
+
+    with engine.begin() as conn:
+        changes: dict[str, Any] = {"last_error": message, "last_attempt_at": _now()}
+        if permitted_skip:
+            changes.update(last_success_at=_now(), row_count=count_rows(conn, resource))
+        write_state(conn, resource, **changes)
+
+
+async def sync_object(services: Services, resource: str, object_id: str) -> bool:
+    """Re-sync one object (after an action). Returns False if the Console no longer has it."""
+    from ism_tui.api.errors import NotFound
+
+    async with services.client() as client:
+        try:
+            obj = await client.get(resource, object_id)
+        except NotFound:
+            await asyncio.to_thread(_write_page, services.engine, resource, [], [object_id],
+                                    None, None)
+            return False
+    await asyncio.to_thread(_write_page, services.engine, resource, [obj], [], None, None)
+    return True
+
+
+async def fetch_build_logs(services: Services, build_id: str, *, page_size: int = 1000) -> int:
+    """Fetch a build's log lines after the last cached one; returns how many were added."""
+    from storage import build_logs as store
+    from storage.rows import build_log_row
+
+    after = await asyncio.to_thread(store.last_log_id, services.engine, build_id)
+    added = 0
+    async with services.client() as client:
+        while True:
+            page = await client.build_logs(build_id, after=after, limit=page_size)
+            if page.items:
+                rows = [build_log_row(x) for x in page.items]
+                await asyncio.to_thread(store.store_log_rows, services.engine, rows)
+                added += len(rows)
+                after = page.items[-1].id
+            if not page.items or page.next_after_id is None:
+                return added

@@ -1,0 +1,61 @@
+"""Per-resource sync bookkeeping: freshness, cursor, resume point, last error, row count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from storage.schema import RESOURCE_TABLES
+
+_COLUMNS = ("resource", "last_success_at", "last_attempt_at", "cursor", "resume_after_id",
+            "full_sync_id", "last_error", "row_count")
+
+
+@dataclass
+class SyncStateRow:
+    resource: str
+    last_success_at: str | None = None
+    last_attempt_at: str | None = None
+    cursor: str | None = None
+    resume_after_id: str | None = None
+    full_sync_id: str | None = None
+    last_error: str | None = None
+    row_count: int = 0
+
+
+def read_state(engine: Engine | Connection, resource: str) -> SyncStateRow:
+    sql = text(f"SELECT {', '.join(_COLUMNS)} FROM sync_state WHERE resource=:r")
+    if isinstance(engine, Engine):
+        with engine.connect() as conn:
+            row = conn.execute(sql, {"r": resource}).first()
+    else:
+        row = engine.execute(sql, {"r": resource}).first()
+    return SyncStateRow(*row) if row else SyncStateRow(resource)
+
+
+def all_states(engine: Engine) -> dict[str, SyncStateRow]:
+    with engine.connect() as conn:
+        rows = conn.execute(text(f"SELECT {', '.join(_COLUMNS)} FROM sync_state")).all()
+    return {r[0]: SyncStateRow(*r) for r in rows}
+
+
+def write_state(conn: Connection, resource: str, **changes: Any) -> None:
+    """Upsert some columns of the resource's row, inside the caller's transaction."""
+    unknown = set(changes) - set(_COLUMNS)
+    if unknown:
+        raise ValueError(f"unknown sync_state columns: {sorted(unknown)}")
+    values = {"resource": resource, "row_count": 0, **changes}
+    updates = ", ".join(f"{c}=excluded.{c}" for c in changes) or "resource=resource"
+    conn.execute(
+        text(f"INSERT INTO sync_state ({', '.join(values)}) VALUES "
+             f"({', '.join(':' + c for c in values)}) ON CONFLICT(resource) DO UPDATE SET "
+             f"{updates}"),
+        values,
+    )
+
+
+def count_rows(conn: Connection, resource: str) -> int:
+    table = RESOURCE_TABLES[resource].__tablename__  # type: ignore[attr-defined]
+    return int(conn.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar_one())

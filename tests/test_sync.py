@@ -1,0 +1,199 @@
+"""Sync against the simulator on loopback, with faults: each run ends in success or a clear error,
+and the cache stays intact and readable."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import FROZEN_NOW
+from sqlalchemy import text
+
+from ism_tui.api.client import RetryPolicy
+from ism_tui.services import Services, build_services
+from ism_tui.sim.state import BUILD_SECONDS
+from ism_tui.sim.testing import SimHandle, running_simulator
+from ism_tui.sync import SyncProgress, run_sync, sync_object
+from storage.sync_state import read_state
+
+FAST = RetryPolicy(attempts=8, timeout=20, wait_initial=0.001, wait_max=0.02,
+                   max_retry_after=0.05)
+TABLES = {"customers": "customers", "users": "users", "invites": "invites",
+          "workspaces": "workspaces", "usage_periods": "usage_periods"}
+
+
+@pytest.fixture
+def sim() -> Iterator[SimHandle]:
+    with running_simulator(now=FROZEN_NOW) as handle:
+        yield handle
+
+
+def services_for(sim: SimHandle, tmp_path: Path, token: str = "demo-operator",
+                 page_size: int = 1000) -> Services:
+    services = build_services(url=sim.base_url, token=token, cache_dir=tmp_path)
+    services.retry = FAST
+    services.settings.settings.page_size = page_size
+    return services
+
+
+def count(services: Services, table: str) -> int:
+    with services.engine.connect() as conn:
+        return int(conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one())
+
+
+def intact(services: Services) -> bool:
+    with services.engine.connect() as conn:
+        return conn.exec_driver_sql("PRAGMA integrity_check").scalar_one() == "ok"
+
+
+def expected(sim: SimHandle, resource: str) -> int:
+    return len(sim.world.collection(resource))
+
+
+def test_full_then_incremental_sync_mirrors_the_console(sim: SimHandle, tmp_path: Path) -> None:
+    services = services_for(sim, tmp_path)
+    report = asyncio.run(run_sync(services))
+    assert report.ok, report.errors
+    for resource, table in TABLES.items():
+        assert count(services, table) == expected(sim, resource), resource
+    assert services.me() is not None and services.me().role == "platform_operator"
+
+    sim.patch("customers", "cus-0003", {"name": "Bluefin Labs Renamed"})
+    stopped = next(w for w in sim.world.workspaces.values() if w["status"] == "stopped")
+    httpx.post(f"{sim.base_url}/workspaces/{stopped['id']}/builds",
+               json={"transition": "delete"},
+               headers={"Authorization": "Bearer demo-operator", "Idempotency-Key": "t-del"})
+    sim.advance(BUILD_SECONDS * 3)
+    report = asyncio.run(run_sync(services))
+    assert report.ok and {r.mode for r in report.resources} == {"incremental"}
+    by = {r.resource: r for r in report.resources}
+    assert by["workspaces"].deleted >= 1 and by["workspaces"].rows < 20
+    with services.engine.connect() as conn:
+        name = conn.execute(text("SELECT name FROM customers WHERE id='cus-0003'")).scalar_one()
+        gone = conn.execute(text("SELECT count(*) FROM workspaces WHERE id=:i"),
+                            {"i": stopped["id"]}).scalar_one()
+    assert name == "Bluefin Labs Renamed" and gone == 0
+
+
+def test_faults_5xx_429_drops_truncation_and_extra_fields_still_sync(
+        sim: SimHandle, tmp_path: Path) -> None:
+    sim.set_faults("error_rate=0.15,rate_limit=0.1,retry_after=1,drop=0.05,truncate=0.05,"
+                   "malformed=0.05,extra_fields")
+    services = services_for(sim, tmp_path, page_size=200)
+    report = asyncio.run(run_sync(services))
+    assert report.ok, report.errors
+    for resource, table in TABLES.items():
+        assert count(services, table) == expected(sim, resource), resource
+    assert intact(services)
+
+
+def test_timeout_ends_in_a_clear_error_and_keeps_earlier_rows(
+        sim: SimHandle, tmp_path: Path) -> None:
+    services = services_for(sim, tmp_path)
+    assert asyncio.run(run_sync(services)).ok
+    before = count(services, "workspaces")
+    services.settings.settings.read_timeout = 0.2
+    services.retry = RetryPolicy(attempts=2, timeout=3, wait_initial=0.001, wait_max=0.01)
+    sim.set_faults("latency=1s")
+    report = asyncio.run(run_sync(services, full=True))
+    assert not report.ok
+    assert "did not answer" in " ".join(report.errors)
+    assert count(services, "workspaces") == before and intact(services)
+
+
+def test_token_revoked_mid_sync_is_reported_and_cache_is_intact(
+        sim: SimHandle, tmp_path: Path) -> None:
+    services = services_for(sim, tmp_path, page_size=300)
+
+    def revoke_after_first_page(p: SyncProgress) -> None:
+        if p.phase == "page":
+            sim.revoke_token("demo-operator")
+    report = asyncio.run(run_sync(services, progress=revoke_after_first_page))
+    assert not report.ok
+    assert "token was rejected (401)" in " ".join(report.errors)
+    assert "demo-operator" not in " ".join(report.errors)
+    assert intact(services) and count(services, "usage") > 0
+
+
+def test_interrupted_full_sync_resumes_where_it_stopped(sim: SimHandle, tmp_path: Path) -> None:
+    services = services_for(sim, tmp_path, page_size=500)
+
+    async def interrupted() -> None:
+        pages = 0
+        stop = asyncio.Event()
+
+        def progress(p: SyncProgress) -> None:
+            nonlocal pages
+            if p.resource == "usage" and p.phase == "page":
+                pages += 1
+                if pages == 3:
+                    stop.set()
+        task = asyncio.create_task(run_sync(services, resources=["usage"], progress=progress))
+        await stop.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    asyncio.run(interrupted())
+    state = read_state(services.engine, "usage")
+    assert state.resume_after_id is not None and state.full_sync_id is not None
+    partial = count(services, "usage")
+    assert 0 < partial < expected(sim, "usage")
+
+    report = asyncio.run(run_sync(services, resources=["usage"]))
+    usage = report.resources[0]
+    assert report.ok and usage.mode == "full"
+    assert usage.rows == expected(sim, "usage") - partial  # resumed, not restarted
+    assert count(services, "usage") == expected(sim, "usage")
+    assert read_state(services.engine, "usage").resume_after_id is None
+
+
+def test_readers_never_see_database_locked_during_sync(sim: SimHandle, tmp_path: Path) -> None:
+    services = services_for(sim, tmp_path, page_size=100)
+    errors: list[BaseException] = []
+    done = threading.Event()
+    reads = 0
+
+    def reader() -> None:
+        nonlocal reads
+        while not done.is_set():
+            try:
+                count(services, "usage")
+                reads += 1
+            except BaseException as exc:  # noqa: BLE001 - any failure is the finding
+                errors.append(exc)
+                return
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        assert asyncio.run(run_sync(services)).ok
+    finally:
+        done.set()
+        thread.join()
+    assert not errors and reads > 10
+
+
+def test_member_token_skips_usage_and_audit_as_not_permitted(
+        sim: SimHandle, tmp_path: Path) -> None:
+    services = services_for(sim, tmp_path, token="demo-member")
+    report = asyncio.run(run_sync(services))
+    assert report.ok
+    skipped = {r.resource for r in report.resources if r.skipped}
+    assert skipped == {"usage", "usage_periods", "audit"}
+    customers = {r[0] for r in services.engine.connect().exec_driver_sql(
+        "SELECT customer_id FROM workspaces").all()}
+    assert customers == {"cus-0006"}
+
+
+def test_sync_object_refreshes_one_workspace(sim: SimHandle, tmp_path: Path) -> None:
+    services = services_for(sim, tmp_path)
+    assert asyncio.run(run_sync(services)).ok
+    sim.patch("workspaces", "ws-000088", {"name": "imaging-pipeline-v2"})
+    assert asyncio.run(sync_object(services, "workspaces", "ws-000088"))
+    with services.engine.connect() as conn:
+        assert conn.exec_driver_sql(
+            "SELECT name FROM workspaces WHERE id='ws-000088'").scalar_one() == \
+            "imaging-pipeline-v2"
