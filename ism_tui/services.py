@@ -121,3 +121,13 @@ def oldest_success(engine: Engine) -> datetime | None:
     if not items or any(f.last_success_at is None for f in items):
         return None
     return min(f.last_success_at for f in items if f.last_success_at is not None)
+
+
+def freshness_summary(engine: Engine, now: datetime | None = None) -> str:
+    """One line for headers and exports: "synced 2026-11-24T09:14Z (3 min ago)"."""
+    when = oldest_success(engine)
+    if when is None:
+        return "never fully synced"
+    now = now or datetime.now(UTC)
+    stamp = when.isoformat(timespec="minutes").replace("+00:00", "Z")
+    return f"synced {stamp} ({humanize_age((now - when).total_seconds())})"

@@ -3,7 +3,7 @@
 One row per outcome of an attempt: ``refused`` (by policy, before any call), ``cancelled`` (at
 the confirmation), ``confirmed`` (just before the call), then ``succeeded`` or ``failed``. Rows
 of one attempt share its idempotency key. Free text is scrubbed on the way in
-(``ism_tui.actions.redact.scrub``), so no token or invite link can be written here; the
+(``ism_tui.redact.scrub``), so no token or invite link can be written here; the
 trail survives cache rebuilds (``storage.db.ensure_schema`` keeps the table).
 """
 
@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, text
 
-from ism_tui.actions.redact import scrub
+from ism_tui.redact import scrub
 from storage.rows import iso
 
 AuditOutcome = Literal["refused", "cancelled", "confirmed", "succeeded", "failed"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from ism_tui.actions.redact import scrub
+from ism_tui.redact import scrub
 from storage.upsert import upsert_build_logs
 
 _SELECT = "SELECT id, build_id, created_at, stage, level, output FROM build_logs"

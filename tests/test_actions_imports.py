@@ -9,7 +9,7 @@ import pytest
 
 MODULES = [
     "ism_tui.actions.policy", "ism_tui.actions.service", "ism_tui.actions.build_logs",
-    "ism_tui.actions.targets", "ism_tui.actions.idempotency", "ism_tui.actions.redact",
+    "ism_tui.actions.targets", "ism_tui.actions.idempotency", "ism_tui.redact",
     "ism_tui.actions.messages", "storage.audit", "storage.build_logs",
     "ism_tui.cli.cmd_act", "ism_tui.cli.cmd_audit",
 ]

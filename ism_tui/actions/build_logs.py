@@ -116,7 +116,7 @@ class BuildLogService:
         try:
             _added, status = await self._fetch(build_id, with_status=True)
         except Exception as exc:  # offline or refused: the viewer keeps showing the cache
-            from ism_tui.actions.redact import scrub
+            from ism_tui.redact import scrub
 
             error = scrub(str(exc) or exc.__class__.__name__, 300)
         if status is None:

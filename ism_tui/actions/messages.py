@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ism_tui.actions.redact import scrub
 from ism_tui.actions.targets import Subject
 from ism_tui.api import models as m
+from ism_tui.redact import scrub
 from ism_tui.text import one_line
 
 

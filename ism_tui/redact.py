@@ -35,13 +35,24 @@ def _url(match: re.Match[str]) -> str:
     return f"{scheme}://{host}{slash}{path}"
 
 
-def scrub(value: str | None, limit: int | None = None) -> str:
-    """``value`` without control characters, invite links, credentials in URLs, query strings,
-    bearer tokens or ``secret=value`` pairs."""
-    text = clean(value) if limit is None else clean(value, limit)
-    if not text:
-        return text
+def _secrets(text: str) -> str:
     text = _URL.sub(_url, text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REMOVED}", text)
-    text = _KEY_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REMOVED}", text)
+    return _KEY_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REMOVED}", text)
+
+
+def scrub(value: str | None, limit: int | None = None) -> str:
+    """``value`` without control characters, invite links, credentials in URLs, query strings,
+    bearer tokens or ``secret=value`` pairs.
+
+    Secrets are removed before and after control characters are stripped (an escape sequence
+    can hide a keyword from the patterns), and only then is the text cut to ``limit``, so a
+    cut never leaves the head of a secret behind."""
+    if not value:
+        return value or ""
+    text = _secrets(clean(_secrets(value), len(value) + 1))
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    elif limit is None:
+        text = clean(text)
     return text

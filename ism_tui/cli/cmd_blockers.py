@@ -1,0 +1,48 @@
+"""``ism-tui blockers``: the triage queue from the cache (works offline)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--customer", metavar="ID", help="only this customer")
+    parser.add_argument("--case", metavar="CASE", help="only this case, e.g. role_not_mapped")
+    parser.add_argument("--json", action="store_true", help="print as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ism_tui.config import ConfigError
+    from ism_tui.services import build_services, freshness_summary
+    from ism_tui.triage.playbook import CASES
+    from ism_tui.triage.queue import group_by_customer
+    from ism_tui.triage.store import list_blockers
+    from storage.db import CacheError
+
+    if args.case and args.case not in CASES:
+        print(f"ism-tui blockers: unknown case {args.case!r}; cases: {', '.join(CASES)}",
+              file=sys.stderr)
+        return 2
+    try:
+        services = build_services(args.profile, args.config)
+    except (ConfigError, CacheError) as exc:
+        print(f"ism-tui blockers: {exc}", file=sys.stderr)
+        return 3
+    try:
+        blockers = list_blockers(services.engine, args.customer, args.case)
+        fresh = freshness_summary(services.engine)
+    finally:
+        services.close()
+    if args.json:
+        print(json.dumps({"cache": fresh, "count": len(blockers),
+                          "blockers": [b.to_dict() for b in blockers]}, indent=1))
+        return 0
+    print(f"{len(blockers)} blocker(s); cache {fresh}")
+    for group in group_by_customer(blockers):
+        print(f"\n{group.customer_name or '(no customer)'}")
+        for b in group.blockers:
+            print(f"  {b.severity_word:<8} {b.case:<27} {b.subject_name[:28]:<28} "
+                  f"-> {b.owner:<17} {b.id}")
+    return 0

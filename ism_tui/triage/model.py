@@ -1,0 +1,66 @@
+"""A blocker: one playbook case on one subject, with its evidence and escalation fields."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ism_tui.triage.playbook import CASES, SEVERITY_WORDS
+
+
+@dataclass(frozen=True)
+class Evidence:
+    field: str  # which cached field said so, e.g. "customer.billing.approval"
+    value: str
+    since: str | None = None
+
+
+@dataclass
+class Blocker:
+    id: str  # stable: "<case>:<subject id>[:<detail>]"
+    case: str
+    severity: int
+    subject_type: str  # customer | user | invite | workspace
+    subject_id: str
+    subject_name: str
+    customer_id: str | None
+    customer_name: str
+    summary: str
+    since: str | None = None
+    reason: str | None = None  # analytics_empty: scope, period, reconciliation, ...
+    evidence: list[Evidence] = field(default_factory=list)
+    escalation: dict[str, Any] = field(default_factory=dict)
+    explained_only: bool = False
+
+    @property
+    def playbook(self) -> Any:
+        return CASES[self.case]
+
+    @property
+    def severity_word(self) -> str:
+        return SEVERITY_WORDS.get(self.severity, str(self.severity))
+
+    @property
+    def owner(self) -> str:
+        return str(CASES[self.case].owner)
+
+    @property
+    def escalate_to(self) -> str | None:
+        return CASES[self.case].escalate_to
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        return CASES[self.case].steps
+
+    @property
+    def done_when(self) -> tuple[str, ...]:
+        return CASES[self.case].done_when
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Blocker:
+        values = dict(data)
+        values["evidence"] = [Evidence(**e) for e in values.get("evidence", [])]
+        return cls(**values)

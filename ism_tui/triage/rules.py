@@ -1,0 +1,229 @@
+"""The playbook's rules: a cache snapshot in, blockers out. Pure: no I/O, no Textual, no HTTP.
+
+``analytics_empty`` needs usage aggregates: its rule takes a ``diagnose`` callable (the store
+passes ``ism_tui.analytics``'s diagnosis) so the five-reason logic lives in one place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ism_tui.redact import scrub
+from ism_tui.text import one_line
+from ism_tui.triage.model import Blocker, Evidence
+from ism_tui.triage.playbook import CASES, CREATE_BLOCKER_CASES
+from ism_tui.triage.urls import check_launch_url
+from storage.triage_io import Snapshot
+
+Row = dict[str, Any]
+# (customer_id, from, to) -> (reason, evidence lines, escalation fields) or None if not empty
+Diagnose = Callable[[str, str, str], tuple[str, list[str], dict[str, Any]] | None]
+ADMIN_ONLY_NAV = ("Account Setup", "Analytics")
+
+# Customer fields that explain each create blocker.
+_CUSTOMER_EVIDENCE = {
+    "billing_approval_missing": (("billing_approval", "billing_approval_updated_at"),),
+    "prepaid_balance_missing": (("prepaid_seconds_left", "prepaid_updated_at"),),
+    "ai_credit_missing": (("ai_credit_left", "ai_credit_updated_at"),),
+    "sso_incomplete": (("sso_state", "sso_updated_at"), ("sso_missing_steps", "sso_updated_at")),
+}
+
+
+def _blocker(case: str, subject_type: str, subject: Row, customer: Row | None, summary: str,
+             *, name: str, since: str | None, evidence: list[Evidence],
+             escalation: dict[str, Any], suffix: str = "", reason: str | None = None) -> Blocker:
+    info = CASES[case]
+    customer_name = one_line((customer or {}).get("name") or subject.get("customer_id") or "")
+    fields = {k: escalation.get(k) for k in info.fields}
+    return Blocker(
+        id=f"{case}:{subject['id']}{suffix}", case=case, severity=info.severity,
+        subject_type=subject_type, subject_id=subject["id"], subject_name=one_line(name, 200),
+        customer_id=subject.get("customer_id"), customer_name=customer_name,
+        summary=one_line(summary, 300), since=since, reason=reason, evidence=evidence,
+        escalation=fields, explained_only=info.escalate_to is None,
+    )
+
+
+def user_rules(snap: Snapshot) -> list[Blocker]:
+    out = []
+    denied_by = {a["actor_user_id"]: a for a in snap.analytics_denied}
+    for u in snap.users:
+        customer = snap.customers.get(u["customer_id"] or "")
+        nav = [one_line(n, 60) for n in u["visible_navigation"]]
+        if u["idp_role"] == "customer_admin" and u["role"] != "customer_admin":
+            missing = [n for n in ADMIN_ONLY_NAV if n not in nav]
+            out.append(_blocker(
+                "role_not_mapped", "user", u, customer,
+                f"{u['email']} expects customer admin (identity provider) but is mapped as "
+                f"{u['role']}; navigation lacks {', '.join(missing) or 'nothing'}",
+                name=u["name"] or u["email"], since=u["role_updated_at"],
+                evidence=[Evidence("user.idp_role", u["idp_role"], None),
+                          Evidence("user.role", u["role"], u["role_updated_at"]),
+                          Evidence("user.visible_navigation", ", ".join(nav) or "(none)",
+                                   u["last_sign_in_at"])],
+                escalation={"user_email": u["email"], "customer": _cname(customer, u),
+                            "expected_role": "customer_admin",
+                            "visible_navigation": nav,
+                            "approx_sign_in_time": u["last_sign_in_at"]}))
+        elif u["role"] == "customer_member" and u["id"] in denied_by:
+            event = denied_by[u["id"]]
+            out.append(_blocker(
+                "member_analytics_expected", "user", u, customer,
+                f"{u['email']} is a customer member and was refused Analytics: expected, "
+                "ask a customer admin for a usage review",
+                name=u["name"] or u["email"], since=event["time"],
+                evidence=[Evidence("user.role", u["role"], u["role_updated_at"]),
+                          Evidence("audit.analytics.view", "denied", event["time"])],
+                escalation={"user_email": u["email"], "customer": _cname(customer, u)}))
+    return out
+
+
+def invite_rules(snap: Snapshot) -> list[Blocker]:
+    out = []
+    for inv in snap.invites:
+        customer = snap.customers.get(inv["customer_id"])
+        state = inv["state"]
+        since = inv["consumed_at"] if state == "consumed" else inv["expires_at"]
+        out.append(_blocker(
+            f"invite_{state}", "invite", inv, customer,
+            f"invite for {inv['email']} is {state}: a customer admin or operator reissues it",
+            name=inv["email"], since=since,
+            evidence=[Evidence("invite.state", state, since),
+                      Evidence("invite.expires_at", inv["expires_at"] or "", None),
+                      Evidence("invite.issued_by", inv["issued_by"], inv["created_at"])],
+            escalation={"email": inv["email"], "customer": _cname(customer, inv),
+                        "invite_state": state, "expires_at": inv["expires_at"]}))
+    return out
+
+
+def workspace_rules(snap: Snapshot) -> list[Blocker]:
+    out: list[Blocker] = []
+    for ws in snap.workspaces:
+        customer = snap.customers.get(ws["customer_id"])
+        out.extend(_create_blockers(ws, customer))
+        out.extend(_launch_urls(ws, customer))
+        failed = _provisioning_failed(ws, customer, snap.build_log_tails.get(ws["build_id"]))
+        if failed:
+            out.append(failed)
+    return out
+
+
+def _create_blockers(ws: Row, customer: Row | None) -> list[Blocker]:
+    out = []
+    for item in ws["create_blockers"]:
+        code = item.get("code")
+        if code not in CREATE_BLOCKER_CASES:
+            continue
+        message = one_line(item.get("message") or "", 300)
+        evidence = [Evidence(f"workspace.create_blockers.{code}", message, item.get("since"))]
+        for value_col, since_col in _CUSTOMER_EVIDENCE.get(code, ()):
+            if customer is not None:
+                value = customer.get(value_col)
+                shown = ", ".join(value) if isinstance(value, list) else str(value)
+                evidence.append(Evidence(f"customer.{value_col}", shown, customer.get(since_col)))
+        if code == "target_unavailable":
+            evidence.append(Evidence("workspace.target_id", ws["target_id"], None))
+        if code == "template_alias_unavailable":
+            evidence.append(Evidence("workspace.template_alias", ws["template_alias"], None))
+        out.append(_blocker(
+            code, "workspace", ws, customer,
+            f"create of {ws['name']} is blocked: {message or CASES[code].title}",
+            name=ws["name"], since=item.get("since"), evidence=evidence,
+            escalation={"customer": _cname(customer, ws), "workspace": ws["name"],
+                        "blocker": code, "blocker_message": message,
+                        "since": item.get("since")}))
+    return out
+
+
+def _launch_urls(ws: Row, customer: Row | None) -> list[Blocker]:
+    out = []
+    for app in ws["apps"]:
+        verdict = check_launch_url(app.get("url"))
+        if verdict.ok:
+            continue
+        action = one_line(app.get("launch_action") or app.get("slug") or "", 80)
+        out.append(_blocker(
+            "launch_url_internal", "workspace", ws, customer,
+            f"{ws['name']}: \"{action}\" opens {verdict.host or 'no host'} ({verdict.reason})",
+            name=ws["name"], since=ws["updated_at"], suffix=f":{one_line(app.get('slug'), 40)}",
+            evidence=[Evidence(f"workspace.apps.{one_line(app.get('slug'), 40)}.url host",
+                               verdict.host, None)],
+            escalation={"workspace": ws["name"], "customer": _cname(customer, ws),
+                        "launch_action": action, "url_host": verdict.host,
+                        "reason": verdict.reason}))
+    return out
+
+
+def _provisioning_failed(ws: Row, customer: Row | None,
+                         tail: list[Row] | None) -> Blocker | None:
+    if ws["build_job_status"] != "failed" or ws["build_transition"] != "start":
+        return None
+    if not ws["build_started_at"]:  # failed before provisioning started: a create blocker
+        return None
+    lines = [scrub(f"[{x['stage']}] {x['level']}: {x['output']}", 400) for x in tail or []]
+    stage = one_line(ws["build_failing_stage"] or "unknown", 80)
+    error = scrub(ws["build_error"] or "", 400)
+    return _blocker(
+        "provisioning_failed", "workspace", ws, customer,
+        f"{ws['name']}: build #{ws['build_number']} failed at {stage} after provisioning started",
+        name=ws["name"], since=ws["build_completed_at"],
+        evidence=[Evidence("workspace.latest_build.job_status", "failed",
+                           ws["build_completed_at"]),
+                  Evidence("workspace.latest_build.started_at", ws["build_started_at"], None),
+                  Evidence("workspace.latest_build.failing_stage", stage, None),
+                  Evidence("workspace.latest_build.error", error, None)],
+        escalation={"workspace": ws["name"], "customer": _cname(customer, ws),
+                    "build_id": ws["build_id"], "failing_stage": stage, "error": error,
+                    "last_log_lines": lines or ["(logs not fetched yet: open the build log "
+                                                "viewer to fetch them)"]})
+
+
+def analytics_rules(snap: Snapshot, diagnose: Diagnose | None) -> list[Blocker]:
+    """Latest "analytics looked empty" view per customer, diagnosed against the cache."""
+    if diagnose is None:
+        return []
+    latest: dict[str, Row] = {}
+    for event in snap.analytics_views:
+        try:
+            detail = json.loads(event["detail"] or "{}")
+        except ValueError:
+            continue
+        cid = detail.get("customer_id") or event["customer_id"]
+        if cid and detail.get("from") and detail.get("to"):
+            latest[cid] = {**event, "detail": detail}
+    out = []
+    for cid, event in latest.items():
+        detail = event["detail"]
+        found = diagnose(cid, detail["from"], detail["to"])
+        if found is None:
+            continue
+        reason, evidence, fields = found
+        customer = snap.customers.get(cid)
+        subject = {"id": cid, "customer_id": cid}
+        name = _cname(customer, subject)
+        out.append(_blocker(
+            "analytics_empty", "customer", subject, customer,
+            f"{name}: analytics for {detail['from']}..{detail['to']} looked empty "
+            f"({reason.replace('_', ' ')})",
+            name=name, since=event["time"], reason=reason,
+            evidence=[Evidence("audit.analytics.view", f"0 rows shown to {event['actor_email']}",
+                               event["time"])] + [Evidence(f"analytics.{reason}", e, None)
+                                                  for e in evidence],
+            escalation={"customer": name, "reason": reason, **fields}))
+    return out
+
+
+def _cname(customer: Row | None, subject: Row) -> str:
+    if customer:
+        return f"{one_line(customer['name'], 120)} ({customer['id']})"
+    return str(subject.get("customer_id") or "")
+
+
+def evaluate(snap: Snapshot, diagnose: Diagnose | None = None) -> list[Blocker]:
+    """Every blocker in the snapshot, most severe first, then oldest."""
+    found = user_rules(snap) + invite_rules(snap) + workspace_rules(snap) + \
+        analytics_rules(snap, diagnose)
+    found.sort(key=lambda b: (-b.severity, b.since or "9999", b.id))
+    return found

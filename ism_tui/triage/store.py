@@ -1,0 +1,94 @@
+"""Triage over the cache: recompute blockers after a sync, and read them back for the screens,
+the CLI and the actions policy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine
+
+from ism_tui.triage.model import Blocker
+from ism_tui.triage.rules import Diagnose, evaluate
+from storage import triage_io
+
+Clock = Callable[[], datetime]
+
+
+def analytics_diagnoser(engine: Engine, clock: Clock | None = None) -> Diagnose:
+    """The five-reason diagnosis of ``ism_tui.analytics`` for one customer and period."""
+    from ism_tui.analytics.periods import PeriodError, custom, parse_day, utc_now
+    from ism_tui.analytics.service import AnalyticsError, AnalyticsService, Selection
+
+    service = AnalyticsService(engine, clock=clock or utc_now)
+
+    def diagnose(customer_id: str, start: str, end: str
+                 ) -> tuple[str, list[str], dict[str, Any]] | None:
+        try:
+            today = service.clock().date()
+            period = custom(parse_day(start), parse_day(end), today)
+            view = service.view(Selection(customer_id, period))
+        except (AnalyticsError, PeriodError):
+            return None
+        if view.status not in ("empty", "partial") or not view.diagnosis:
+            return None
+        holding = [f for f in view.diagnosis if f.holds]
+        if not holding:
+            return None
+        main = next((f for f in holding if f.primary), holding[0])
+        esc = view.escalation or {}
+        fields = {"selected_period": f"{start}..{end}",
+                  "reconciliation_status": esc.get("reconciliation_status"),
+                  "provider_data_through": esc.get("provider_data_through")}
+        return main.reason, [main.summary, *main.evidence], fields
+
+    return diagnose
+
+
+def recompute_blockers(engine: Engine, clock: Clock | None = None) -> int:
+    """Re-run every rule over the cache and replace the blockers table; returns the count."""
+    snap = triage_io.read_snapshot(engine)
+    try:
+        diagnose: Diagnose | None = analytics_diagnoser(engine, clock)
+    except ImportError:
+        diagnose = None
+    blockers = evaluate(snap, diagnose)
+    rows = [{"id": b.id, "case": b.case, "severity": b.severity, "customer_id": b.customer_id,
+             "subject_type": b.subject_type, "subject_id": b.subject_id, "summary": b.summary,
+             "since": b.since, "payload": orjson.dumps(b.to_dict()).decode()}
+            for b in blockers]
+    triage_io.replace_blockers(engine, rows)
+    return len(rows)
+
+
+def _load(payloads: list[str]) -> list[Blocker]:
+    return [Blocker.from_dict(orjson.loads(p)) for p in payloads]
+
+
+def list_blockers(engine: Engine, customer_id: str | None = None,
+                  case: str | None = None) -> list[Blocker]:
+    where, params = [], {}
+    if customer_id:
+        where.append("customer_id = :c")
+        params["c"] = customer_id
+    if case:
+        where.append('"case" = :k')
+        params["k"] = case
+    return _load(triage_io.select_blockers(engine, " AND ".join(where), params))
+
+
+def get_blocker(engine: Engine, blocker_id: str) -> Blocker | None:
+    found = _load(triage_io.select_blockers(engine, "id = :i", {"i": blocker_id}))
+    return found[0] if found else None
+
+
+def blockers_for(engine: Engine, subject_type: str, subject_id: str) -> list[Blocker]:
+    return _load(triage_io.select_blockers(
+        engine, "subject_type = :t AND subject_id = :s", {"t": subject_type, "s": subject_id}))
+
+
+def blocked_subject_ids(engine: Engine, subject_type: str) -> dict[str, list[str]]:
+    """Subject id -> cases, for flagging table rows."""
+    return triage_io.blocked_ids(engine, subject_type)
