@@ -57,7 +57,8 @@ def main(argv: list[str]) -> int:
         results[name] = run_one(name)
     (HERE / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     failed = [n for n, r in results.items() if not r["ok"]]
-    print(f"\n{len(results) - len(failed)}/{len(results)} benchmarks ran; figures in bench/results.json")
+    ran = len(results) - len(failed)
+    print(f"\n{ran}/{len(results)} benchmarks ran; figures in bench/results.json")
     return 1 if failed else 0
 
 

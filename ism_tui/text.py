@@ -1,6 +1,7 @@
 """Sanitising untrusted text from the API.
 
-Control characters (C0 except tab and newline, DEL, C1 0x80-0x9F, bidi overrides) are removed where data enters
+Control characters (C0 except tab and newline, DEL, C1 0x80-0x9F, bidi overrides) are
+removed where data enters
 the cache and again in every export, so no ESC/OSC sequence from API data can reach a terminal
 (title changes, screen clears, clipboard writes). Rich markup is *not* stripped here: it is
 harmless text that screens render literally (``Text(value)`` / ``Content(value)``).

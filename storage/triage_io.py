@@ -67,7 +67,8 @@ def read_snapshot(engine: Engine) -> Snapshot:
             conn, "SELECT * FROM audit_events WHERE action = 'analytics.view' AND result = 'empty' "
                   "ORDER BY time")
         snap.analytics_denied = _rows(
-            conn, "SELECT * FROM audit_events WHERE action = 'analytics.view' AND result = 'denied' "
+            conn, "SELECT * FROM audit_events "
+                  "WHERE action = 'analytics.view' AND result = 'denied' "
                   "ORDER BY time")
     return snap
 

@@ -88,7 +88,7 @@ def prune_generation(conn: Connection, resource: str, sync_gen: str) -> int:
     cur = raw.execute(
         f'DELETE FROM "{name}" WHERE sync_gen IS NULL OR sync_gen != ?', (sync_gen,)
     )
-    return cur.rowcount
+    return int(cur.rowcount)
 
 
 def upsert_build_logs(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:

@@ -62,9 +62,11 @@ def test_503_then_success_is_retried_and_429_honours_retry_after() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         calls.append(1)
         if len(calls) == 1:
-            return httpx.Response(503, json={"message": "maintenance"}, headers={"Retry-After": "0"})
+            return httpx.Response(503, json={"message": "maintenance"},
+                                  headers={"Retry-After": "0"})
         if len(calls) == 2:
-            return httpx.Response(429, json={"message": "slow down"}, headers={"Retry-After": "1"})
+            return httpx.Response(429, json={"message": "slow down"},
+                                  headers={"Retry-After": "1"})
         return httpx.Response(200, json={"user_id": "u", "email": "e", "name": "n",
                                          "role": "platform_operator"})
     me = run(handler, lambda c: c.me())

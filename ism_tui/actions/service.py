@@ -21,7 +21,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from ism_tui.actions import messages
 from ism_tui.actions.idempotency import InFlight, new_key
@@ -295,16 +295,21 @@ class ActionService:
 
     async def _send(self, plan: ActionPlan) -> m.ActionResult:
         key, subject = plan.idempotency_key, plan.subject
+        client: Any
         async with self.services.client() as client:
             if plan.action in ("start", "stop", "delete"):
-                return await client.create_build(subject.id, plan.action, idempotency_key=key)
+                return cast(m.ActionResult, await client.create_build(
+                    subject.id, plan.action, idempotency_key=key))
             if plan.action == "cancel":
                 if subject.build_id is None:
                     raise ActionError(f"workspace {subject.name} has no build to cancel")
-                return await client.cancel_build(subject.build_id, idempotency_key=key)
+                return cast(m.ActionResult,
+                            await client.cancel_build(subject.build_id, idempotency_key=key))
             if plan.action == "retry":
-                return await client.retry_workspace(subject.id, idempotency_key=key)
-            return await client.reissue_invite(subject.id, idempotency_key=key)
+                return cast(m.ActionResult,
+                            await client.retry_workspace(subject.id, idempotency_key=key))
+            return cast(m.ActionResult,
+                        await client.reissue_invite(subject.id, idempotency_key=key))
 
     async def _after(self, plan: ActionPlan, result: m.ActionResult) -> bool:
         """Store what the Console returned, re-sync the touched objects, recompute blockers.

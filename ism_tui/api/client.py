@@ -77,7 +77,8 @@ class ClientOptions:
 
 @cache
 def _list_adapter(resource: str) -> TypeAdapter[list[m.Resource]]:
-    return TypeAdapter(list[m.LIST_RESOURCES[resource]])  # type: ignore[name-defined]
+    item: Any = m.LIST_RESOURCES[resource]
+    return TypeAdapter(list[item])  # type: ignore[valid-type]
 
 
 def origin_of(url: str) -> str:

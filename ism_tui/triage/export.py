@@ -24,7 +24,9 @@ def _safe(value: Any) -> Any:
     return value
 
 
-def escalation_record(b: Blocker, *, freshness: str | None, exported_at: datetime) -> dict[str, Any]:
+def escalation_record(
+    b: Blocker, *, freshness: str | None, exported_at: datetime
+) -> dict[str, Any]:
     record = {
         "blocker_id": b.id,
         "case": b.case,

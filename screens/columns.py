@@ -1,0 +1,100 @@
+"""Column layouts of the console's tables (fixed widths: they fit 80 columns; the last grows)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ism_tui.text import one_line
+from screens.flags import FLAG_WIDTH, SEVERITY_STYLE, STATUS_STYLE, flag_for
+from screens.window_table import Column
+
+Row = dict[str, Any]
+
+
+def _flag(row: Row) -> tuple[str, str]:
+    return flag_for(row.get("_cases") or [])
+
+
+def _status(key: str) -> Any:
+    def render(row: Row) -> tuple[str, str]:
+        value = str(row.get(key) or "")
+        return value, STATUS_STYLE.get(value, "")
+    return render
+
+
+def _day(key: str) -> Any:
+    def render(row: Row) -> tuple[str, str]:
+        value = row.get(key) or ""
+        return value[:16].replace("T", " "), ""
+    return render
+
+
+def _hours(row: Row) -> tuple[str, str]:
+    value = row.get("prepaid_seconds_left")
+    if value is None:
+        return "—", "dim"
+    return f"{value / 3600:,.0f} h", "bold red" if value <= 0 else ""
+
+
+def _credit(row: Row) -> tuple[str, str]:
+    value = row.get("ai_credit_left")
+    if value is None:
+        return "—", "dim"
+    return f"{value:,.0f}", "bold red" if value <= 0 else ""
+
+
+def _build(row: Row) -> tuple[str, str]:
+    status = row.get("build_job_status") or ""
+    transition = row.get("build_transition") or ""
+    return (f"{transition} {status}".strip(), STATUS_STYLE.get(status, ""))
+
+
+def _severity(row: Row) -> tuple[str, str]:
+    return SEVERITY_STYLE.get(int(row.get("severity") or 0), ("?", ""))
+
+
+def _case(row: Row) -> tuple[str, str]:
+    return one_line(str(row.get("case") or "")), ""
+
+
+WORKSPACE_COLUMNS = [
+    Column("_flag", "", FLAG_WIDTH, render=_flag),
+    Column("name", "Workspace", 22, sort="name"),
+    Column("status", "Status", 9, sort="status", render=_status("status")),
+    Column("customer", "Customer", 16, sort="customer"),
+    Column("owner_email", "Owner", 16, sort="owner"),
+    Column("build", "Latest build", 14, render=_build),
+    Column("template_alias", "Template", 12),
+]
+USER_COLUMNS = [
+    Column("_flag", "", FLAG_WIDTH, render=_flag),
+    Column("email", "Email", 28, sort="email"),
+    Column("role", "Role", 16, sort="role"),
+    Column("customer", "Customer", 16, sort="customer"),
+    Column("last_sign_in_at", "Last sign-in", 16, sort="sign_in", render=_day("last_sign_in_at")),
+    Column("name", "Name", 16, sort="name"),
+]
+INVITE_COLUMNS = [
+    Column("_flag", "", FLAG_WIDTH, render=_flag),
+    Column("email", "Email", 28, sort="email"),
+    Column("state", "State", 9, sort="state", render=_status("state")),
+    Column("customer", "Customer", 16, sort="customer"),
+    Column("expires_at", "Expires", 16, sort="expires", render=_day("expires_at")),
+    Column("issued_by", "Issued by", 20),
+]
+CUSTOMER_COLUMNS = [
+    Column("_flag", "", FLAG_WIDTH, render=_flag),
+    Column("name", "Customer", 22, sort="name"),
+    Column("billing_approval", "Billing", 9, sort="billing",
+           render=_status("billing_approval")),
+    Column("prepaid", "Prepaid", 9, render=_hours),
+    Column("ai", "AI credit", 9, render=_credit),
+    Column("sso_state", "SSO", 10, sort="sso", render=_status("sso_state")),
+    Column("blockers", "Blockers", 8, sort="blockers"),
+]
+BLOCKER_COLUMNS = [
+    Column("severity", "Severity", 7, sort="severity", render=_severity),
+    Column("customer", "Customer", 18, sort="customer"),
+    Column("case", "Case", 26, sort="case", render=_case),
+    Column("summary", "Summary", 20),
+]

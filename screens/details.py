@@ -1,0 +1,198 @@
+"""Detail panes: customer, user, invite, workspace and blocker, as Rich ``Text``.
+
+Every value from the API is appended as plain text (``Text.append``), never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from sqlalchemy import Engine
+
+from ism_tui.text import one_line
+from ism_tui.triage.model import Blocker
+from ism_tui.triage.store import blockers_for
+from ism_tui.triage.urls import check_launch_url
+from screens.flags import SEVERITY_STYLE, STATUS_STYLE
+from storage import queries
+
+Row = dict[str, Any]
+
+
+def _title(out: Text, value: str) -> None:
+    out.append(one_line(value, 200) + "\n", "bold")
+
+
+def _field(out: Text, label: str, value: Any, style: str = "") -> None:
+    shown = "—" if value in (None, "", []) else (
+        ", ".join(one_line(str(v), 80) for v in value) if isinstance(value, list)
+        else one_line(str(value), 400))
+    out.append(f"{label:<16}", "dim")
+    out.append(shown + "\n", style or STATUS_STYLE.get(str(value), ""))
+
+
+def _blockers(out: Text, blockers: list[Blocker]) -> None:
+    if not blockers:
+        out.append("\n✔ no blockers\n", "green")
+        return
+    out.append(f"\n{len(blockers)} blocker(s):\n", "bold")
+    for b in blockers:
+        word, style = SEVERITY_STYLE.get(b.severity, ("?", ""))
+        out.append(f" {word} ", style)
+        out.append(b.playbook.title + "\n", "bold")
+        out.append("   " + b.summary + "\n")
+        out.append(f"   who acts next: {b.owner}", "dim")
+        if b.escalate_to:
+            out.append(f" · escalate to: {b.escalate_to}", "dim")
+        out.append("\n")
+
+
+def customer_text(engine: Engine, customer_id: str) -> Text:
+    row = queries.customer_detail(engine, customer_id)
+    out = Text()
+    if row is None:
+        return Text("This customer is no longer in the cache.")
+    _title(out, f"{row['name']}  ({row['id']})")
+    _field(out, "Billing", row["billing_approval"])
+    prepaid = row["prepaid_seconds_left"]
+    _field(out, "Prepaid time", None if prepaid is None else f"{prepaid / 3600:,.1f} h",
+           "bold red" if prepaid is not None and prepaid <= 0 else "")
+    credit = row["ai_credit_left"]
+    _field(out, "AI credit", None if credit is None else f"{credit:,.1f}",
+           "bold red" if credit is not None and credit <= 0 else "")
+    _field(out, "SSO", row["sso_state"])
+    if row["sso_missing_steps"]:
+        _field(out, "SSO missing", row["sso_missing_steps"], "bold red")
+    _field(out, "Targets", [f"{t['name']} ({t['state']})" for t in row["targets"]])
+    _field(out, "Admins", row["admin_emails"])
+    _field(out, "Members", row["members"])
+    _field(out, "Workspaces", row["workspaces"])
+    cust_blockers = [b for b in _by_customer(engine, customer_id)]
+    _blockers(out, cust_blockers)
+    return out
+
+
+def _by_customer(engine: Engine, customer_id: str) -> list[Blocker]:
+    from ism_tui.triage.store import list_blockers
+
+    return list_blockers(engine, customer_id=customer_id)
+
+
+def user_text(engine: Engine, user_id: str) -> Text:
+    row = queries.user_detail(engine, user_id)
+    if row is None:
+        return Text("This user is no longer in the cache.")
+    out = Text()
+    _title(out, f"{row['name']} <{row['email']}>")
+    _field(out, "Customer", row["customer"])
+    _field(out, "Role", row["role"])
+    mismatch = row["idp_role"] and row["idp_role"] != row["role"]
+    _field(out, "Expected (IdP)", row["idp_role"], "bold yellow" if mismatch else "")
+    _field(out, "Navigation", row["visible_navigation"])
+    _field(out, "Last sign-in", row["last_sign_in_at"])
+    _field(out, "Provisioning", row["provisioning_state"])
+    if row["provisioning_reason"]:
+        _field(out, "  reason", row["provisioning_reason"], "bold red")
+    _blockers(out, blockers_for(engine, "user", user_id))
+    return out
+
+
+def invite_text(engine: Engine, invite_id: str) -> Text:
+    row = queries.invite_detail(engine, invite_id)
+    if row is None:
+        return Text("This invite is no longer in the cache.")
+    out = Text()
+    _title(out, f"Invite for {row['email']}")
+    _field(out, "Customer", row["customer"])
+    _field(out, "Role", row["role"])
+    _field(out, "State", row["state"])
+    _field(out, "Created", row["created_at"])
+    _field(out, "Expires", row["expires_at"])
+    _field(out, "Issued by", row["issued_by"])
+    if row["consumed_at"]:
+        _field(out, "Consumed", row["consumed_at"])
+    if row["replaced_by"]:
+        _field(out, "Replaced by", row["replaced_by"])
+    out.append("The invite link is never shown here: the Console mails it.\n", "dim")
+    _blockers(out, blockers_for(engine, "invite", invite_id))
+    return out
+
+
+def workspace_text(engine: Engine, workspace_id: str) -> Text:
+    row = queries.workspace_detail(engine, workspace_id)
+    if row is None:
+        return Text("This workspace is no longer in the cache.")
+    out = Text()
+    _title(out, f"{row['name']}  ({row['id']})")
+    _field(out, "Status", row["status"])
+    _field(out, "Customer", row["customer"])
+    _field(out, "Owner", row["owner_email"])
+    _field(out, "Template", row["template_alias"])
+    _field(out, "Target", f"{row['target_name'] or row['target_id']} "
+                          f"({row['target_state'] or '?'})")
+    if row["build_id"]:
+        _field(out, "Latest build", f"#{row['build_number']} {row['build_transition']} "
+                                    f"{row['build_job_status']} ({row['build_id']})",
+               STATUS_STYLE.get(row["build_job_status"] or "", ""))
+        if row["build_failing_stage"]:
+            _field(out, "  failed at", row["build_failing_stage"], "bold red")
+        if row["build_error"]:
+            _field(out, "  error", row["build_error"], "red")
+    if row["apps"]:
+        out.append("Apps:\n", "bold")
+        for app in row["apps"]:
+            verdict = check_launch_url(app.get("url"))
+            mark, style = ("✔ public", "green") if verdict.ok else ("⚠ URL " + verdict.reason,
+                                                                    "bold yellow")
+            out.append(f"  {one_line(app.get('launch_action') or app.get('slug'), 30)}: ")
+            out.append(verdict.host or "no host")
+            out.append(f"  {mark}\n", style)
+    _blockers(out, blockers_for(engine, "workspace", workspace_id))
+    return out
+
+
+def blocker_text(b: Blocker) -> Text:
+    out = Text()
+    word, style = SEVERITY_STYLE.get(b.severity, ("?", ""))
+    out.append(f"{word} ", style)
+    out.append(b.playbook.title + "\n", "bold")
+    out.append(b.summary + "\n\n")
+    _field(out, "Customer", b.customer_name)
+    _field(out, "Subject", f"{b.subject_type} {b.subject_name} ({b.subject_id})")
+    _field(out, "Since", b.since)
+    if b.reason:
+        _field(out, "Reason", b.reason.replace("_", " "), "bold yellow")
+    _field(out, "Who acts next", b.owner, "bold")
+    if b.escalate_to:
+        _field(out, "Escalate to", b.escalate_to, "bold")
+    else:
+        _field(out, "Escalation", "none: expected behaviour, explain it", "cyan")
+    out.append("\nEvidence\n", "bold underline")
+    for e in b.evidence:
+        out.append(f"  {e.field} = ", "dim")
+        out.append(one_line(e.value, 300))
+        if e.since:
+            out.append(f"  (since {e.since})", "dim")
+        out.append("\n")
+    out.append("\nPlaybook steps\n", "bold underline")
+    for n, step in enumerate(b.steps, 1):
+        out.append(f"  {n}. {step}\n")
+    logs = b.escalation.get("last_log_lines")
+    if logs:
+        out.append("\nLast build log lines\n", "bold underline")
+        for line in logs:
+            out.append("  " + one_line(str(line), 300) + "\n",
+                       "red" if " error:" in str(line) else "")
+    out.append("\nDone when\n", "bold underline")
+    for item in b.done_when:
+        out.append(f"  ☐ {item}\n")
+    return out
+
+
+DESCRIBERS = {
+    "customers": lambda e, r: customer_text(e, r["id"]),
+    "users": lambda e, r: user_text(e, r["id"]),
+    "invites": lambda e, r: invite_text(e, r["id"]),
+    "workspaces": lambda e, r: workspace_text(e, r["id"]),
+}

@@ -1,0 +1,56 @@
+"""``?``: every key binding of the console, in one screen."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS: list[tuple[str, str, str]] = [
+    ("Everywhere", "1 … 5", "Triage, Accounts, Invites, Workspaces, Analytics tabs"),
+    ("Everywhere", "tab / shift+tab", "move focus"),
+    ("Everywhere", "r", "sync now (incremental)"),
+    ("Everywhere", "ctrl+p", "command palette: go to customer / user / workspace, actions"),
+    ("Everywhere", "?", "this help"),
+    ("Everywhere", "q / ctrl+q", "quit"),
+    ("Tables", "↑ ↓ pgup pgdn home end", "move the cursor"),
+    ("Tables", "enter", "open the detail (beside the table at >= 120 columns)"),
+    ("Tables", "/", "filter as you type; esc clears"),
+    ("Tables", "s / S", "cycle the sort column / reverse the order"),
+    ("Accounts", "c / u", "customers / users"),
+    ("Triage", "e", "export the selected escalation (Markdown file + clipboard)"),
+    ("Triage", "E", "export every escalation of the selected customer"),
+    ("Workspaces, Invites", "a", "actions for the selected row (refused ones show why)"),
+    ("Workspaces", "l", "build logs of the latest build"),
+    ("Analytics", "p / c", "period / customer scope"),
+    ("Analytics", "e / x", "export the escalation / the selection as CSV + JSON"),
+    ("Dialogs", "esc", "cancel"),
+]
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 90%; max-width: 100; height: 90%; border: round $accent;
+                                  background: $surface; padding: 0 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "close", "Close")]
+
+    def compose(self) -> ComposeResult:
+        table = Table(box=None, expand=True, show_edge=False)
+        table.add_column("Where", style="dim", no_wrap=True)
+        table.add_column("Key", style="bold", no_wrap=True)
+        table.add_column("Does")
+        for where, key, does in KEYS:
+            table.add_row(where, key, does)
+        with VerticalScroll() as scroll:
+            scroll.border_title = "Keys (esc closes)"
+            yield Static(table)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

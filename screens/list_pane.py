@@ -1,0 +1,120 @@
+"""A tab's body: filter box, windowed table, status line, and the selected row's detail.
+
+At 120 columns and wider the detail sits beside the table and follows the cursor; narrower,
+``enter`` opens it as a full-screen modal so nothing is cut off at 80x24.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Input, Static
+
+from screens.window_table import Column, Source, WindowTable
+
+Row = dict[str, Any]
+Describe = Callable[[Row], Text]
+WIDE = 120
+
+
+class ListPane(Vertical):
+    """One listing with its filter and detail; ``describe(row)`` renders the detail."""
+
+    DEFAULT_CSS = """
+    ListPane { height: 1fr; }
+    ListPane > Input { display: none; height: 3; }
+    ListPane.filtering > Input { display: block; }
+    ListPane > Horizontal { height: 1fr; }
+    ListPane .list-detail { width: 1fr; min-width: 40; border-left: vkey $panel; display: none;
+                            padding: 0 1; }
+    ListPane.wide .list-detail { display: block; }
+    ListPane WindowTable { width: 1fr; }
+    ListPane.wide WindowTable { width: 3fr; }
+    ListPane > .list-status { height: 1; color: $text-muted; background: $boost; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    def __init__(self, source: Source, columns: list[Column], describe: Describe, noun: str,
+                 *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.source = source
+        self.columns = columns
+        self.describe = describe
+        self.noun = noun
+        self._debounce: Any = None
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder=f"filter {self.noun} (words match name, email, customer...)",
+                    classes="list-filter")
+        with Horizontal():
+            yield WindowTable(self.source, self.columns)
+            with VerticalScroll(classes="list-detail"):
+                yield Static("", classes="list-detail-body", markup=False)
+        yield Static("", classes="list-status", markup=False)
+
+    @property
+    def table(self) -> WindowTable:
+        return self.query_one(WindowTable)
+
+    def on_mount(self) -> None:
+        self.set_class(self.app.size.width >= WIDE, "wide")
+
+    def on_resize(self) -> None:
+        self.set_class(self.app.size.width >= WIDE, "wide")
+
+    def reload(self) -> None:
+        self.table.reload()
+
+    def action_filter(self) -> None:
+        self.add_class("filtering")
+        self.query_one(Input).focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one(Input)
+        if box.value:
+            box.value = ""
+        self.remove_class("filtering")
+        self.table.focus()
+
+    @on(Input.Changed, ".list-filter")
+    def _changed(self, event: Input.Changed) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        value = event.value
+        self._debounce = self.set_timer(0.1, lambda: self.table.set_filter(value))
+
+    @on(Input.Submitted, ".list-filter")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        self.table.set_filter(event.value)
+        if not event.value:
+            self.remove_class("filtering")
+        self.table.focus()
+
+    @on(WindowTable.Highlighted)
+    def _highlighted(self, event: WindowTable.Highlighted) -> None:
+        if isinstance(event, WindowTable.Selected):
+            return
+        self.query_one(".list-status", Static).update(Text(self.table.status_line(self.noun)))
+        if self.has_class("wide"):
+            body = self.describe(event.row) if event.row else Text("")
+            self.query_one(".list-detail-body", Static).update(body)
+
+    @on(WindowTable.Selected)
+    def _selected(self, event: WindowTable.Selected) -> None:
+        if event.row is None:
+            return
+        if not self.has_class("wide"):
+            from screens.detail_screen import DetailScreen
+
+            self.app.push_screen(DetailScreen(self.describe(event.row), self.noun))

@@ -1,0 +1,190 @@
+"""Window queries for the console's tables, and detail reads for its panes.
+
+Each ``Listing`` answers ``count(filter)`` and ``window(offset, limit, filter, sort, desc)`` with
+parameterised SQL, so a screen reads only the rows it shows: cost stays flat as the cache grows.
+Rows come back as dicts with the blocker cases of each row under ``_cases``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, text
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One table: its select, filterable columns, sort expressions, and blocker subject type."""
+
+    name: str
+    select: str  # "SELECT ... FROM ... " without WHERE/ORDER
+    filter_columns: tuple[str, ...]
+    sorts: dict[str, str]  # sort key -> SQL expression
+    default_sort: str
+    subject_type: str | None = None
+    base_where: str = ""
+
+    def _where(self, filter_text: str) -> tuple[str, dict[str, Any]]:
+        clauses, params = [], {}
+        if self.base_where:
+            clauses.append(self.base_where)
+        words = filter_text.split()
+        for i, word in enumerate(words[:5]):
+            like = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params[f"f{i}"] = f"%{like}%"
+            clauses.append("(" + " OR ".join(f"{c} LIKE :f{i} ESCAPE '\\'"
+                                             for c in self.filter_columns) + ")")
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def count(self, engine: Engine, filter_text: str = "") -> int:
+        where, params = self._where(filter_text)
+        sql = f"SELECT count(*) FROM ({self.select}{where})"
+        with engine.connect() as conn:
+            return int(conn.execute(text(sql), params).scalar_one())
+
+    def window(self, engine: Engine, offset: int, limit: int, filter_text: str = "",
+               sort: str | None = None, descending: bool = False) -> list[Row]:
+        where, params = self._where(filter_text)
+        expr = self.sorts.get(sort or self.default_sort, self.sorts[self.default_sort])
+        direction = "DESC" if descending else "ASC"
+        sql = (f"{self.select}{where} ORDER BY {expr} {direction}, id {direction} "
+               "LIMIT :limit OFFSET :offset")
+        params.update(limit=max(limit, 0), offset=max(offset, 0))
+        with engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(text(sql), params).mappings()]
+            if self.subject_type and rows:
+                cases = _cases(conn, self.subject_type, [r["id"] for r in rows])
+                for r in rows:
+                    r["_cases"] = cases.get(r["id"], [])
+        return rows
+
+
+def _cases(conn: Any, subject_type: str, ids: list[str]) -> dict[str, list[str]]:
+    marks = ", ".join(f":i{n}" for n in range(len(ids)))
+    params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(ids)}
+    params["t"] = subject_type
+    out: dict[str, list[str]] = {}
+    for sid, case in conn.execute(text(
+            f'SELECT subject_id, "case" FROM blockers WHERE subject_type = :t AND subject_id IN '
+            f"({marks}) ORDER BY severity DESC"), params):
+        out.setdefault(sid, []).append(case)
+    return out
+
+
+WORKSPACES = Listing(
+    "workspaces",
+    "SELECT w.id, w.name, w.status, w.owner_email, w.customer_id, c.name AS customer, "
+    "w.template_alias, w.target_id, w.build_job_status, w.build_transition, w.build_number, "
+    "w.last_used_at, w.updated_at FROM workspaces w LEFT JOIN customers c ON c.id = w.customer_id",
+    ("w.name", "w.owner_email", "c.name", "w.status", "w.id"),
+    {"name": "w.name", "status": "w.status", "customer": "c.name", "owner": "w.owner_email",
+     "updated": "w.updated_at"},
+    "name", "workspace",
+)
+USERS = Listing(
+    "users",
+    "SELECT u.id, u.name, u.email, u.role, u.idp_role, u.customer_id, c.name AS customer, "
+    "u.last_sign_in_at, u.provisioning_state FROM users u "
+    "LEFT JOIN customers c ON c.id = u.customer_id",
+    ("u.name", "u.email", "c.name", "u.role", "u.id"),
+    {"name": "u.name", "email": "u.email", "customer": "c.name", "role": "u.role",
+     "sign_in": "u.last_sign_in_at"},
+    "email", "user",
+)
+INVITES = Listing(
+    "invites",
+    "SELECT i.id, i.email, i.state, i.role, i.customer_id, c.name AS customer, i.expires_at, "
+    "i.issued_by, i.created_at FROM invites i LEFT JOIN customers c ON c.id = i.customer_id",
+    ("i.email", "c.name", "i.state", "i.issued_by", "i.id"),
+    {"email": "i.email", "state": "i.state", "customer": "c.name", "expires": "i.expires_at",
+     "created": "i.created_at"},
+    "email", "invite",
+)
+CUSTOMERS = Listing(
+    "customers",
+    "SELECT c.id, c.name, c.billing_approval, c.prepaid_seconds_left, c.ai_credit_left, "
+    "c.sso_state, (SELECT count(*) FROM blockers b WHERE b.customer_id = c.id) AS blockers "
+    "FROM customers c",
+    ("c.name", "c.id", "c.domain"),
+    {"name": "c.name", "billing": "c.billing_approval", "sso": "c.sso_state",
+     "blockers": "blockers"},
+    "name", "customer",
+)
+BLOCKERS = Listing(
+    "blockers",
+    'SELECT b.id, b."case" AS "case", b.severity, b.customer_id, c.name AS customer, '
+    "b.subject_type, b.subject_id, b.summary, b.since FROM blockers b "
+    "LEFT JOIN customers c ON c.id = b.customer_id",
+    ('b."case"', "c.name", "b.summary", "b.subject_id"),
+    {"severity": "b.severity DESC, coalesce(b.since, '9999') ASC, c.name",
+     "customer": "c.name", "case": 'b."case"', "since": "b.since"},
+    "severity",
+)
+LISTINGS = {x.name: x for x in (WORKSPACES, USERS, INVITES, CUSTOMERS, BLOCKERS)}
+
+
+# ---------------------------------------------------------------------------- detail reads
+
+_JSON_COLUMNS = {"sso_missing_steps", "allowed_target_ids", "admin_emails", "visible_navigation",
+                 "apps", "create_blockers"}
+
+
+def _one(engine: Engine, sql: str, **params: Any) -> Row | None:
+    with engine.connect() as conn:
+        row = conn.execute(text(sql), params).mappings().first()
+    if row is None:
+        return None
+    out = dict(row)
+    for key in _JSON_COLUMNS & out.keys():
+        out[key] = orjson.loads(out[key] or "[]")
+    return out
+
+
+def customer_detail(engine: Engine, customer_id: str) -> Row | None:
+    row = _one(engine, "SELECT * FROM customers WHERE id = :i", i=customer_id)
+    if row is None:
+        return None
+    with engine.connect() as conn:
+        row["members"] = conn.execute(text(
+            "SELECT count(*) FROM users WHERE customer_id = :i"), {"i": customer_id}).scalar_one()
+        row["workspaces"] = conn.execute(text(
+            "SELECT count(*) FROM workspaces WHERE customer_id = :i"),
+            {"i": customer_id}).scalar_one()
+        row["targets"] = [dict(r) for r in conn.execute(text(
+            "SELECT id, name, state FROM targets ORDER BY id")).mappings()
+            if r["id"] in row["allowed_target_ids"]]
+    return row
+
+
+def user_detail(engine: Engine, user_id: str) -> Row | None:
+    return _one(engine, "SELECT u.*, c.name AS customer FROM users u LEFT JOIN customers c "
+                        "ON c.id = u.customer_id WHERE u.id = :i", i=user_id)
+
+
+def invite_detail(engine: Engine, invite_id: str) -> Row | None:
+    return _one(engine, "SELECT i.*, c.name AS customer FROM invites i LEFT JOIN customers c "
+                        "ON c.id = i.customer_id WHERE i.id = :i", i=invite_id)
+
+
+def workspace_detail(engine: Engine, workspace_id: str) -> Row | None:
+    return _one(engine, "SELECT w.*, c.name AS customer, t.name AS target_name, t.state AS "
+                        "target_state FROM workspaces w LEFT JOIN customers c ON c.id = "
+                        "w.customer_id LEFT JOIN targets t ON t.id = w.target_id "
+                        "WHERE w.id = :i", i=workspace_id)
+
+
+def search_subjects(engine: Engine, words: str, limit: int = 20) -> list[Row]:
+    """Customers, users and workspaces whose name, email or id contains ``words``."""
+    like = f"%{words.strip()}%"
+    sql = ("SELECT 'customer' AS kind, id, name AS label, '' AS extra FROM customers "
+           "WHERE name LIKE :q OR id LIKE :q "
+           "UNION ALL SELECT 'user', id, email, name FROM users WHERE email LIKE :q OR name "
+           "LIKE :q OR id LIKE :q "
+           "UNION ALL SELECT 'workspace', id, name, owner_email FROM workspaces WHERE name LIKE "
+           ":q OR id LIKE :q LIMIT :n")
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(text(sql), {"q": like, "n": limit}).mappings()]
