@@ -49,6 +49,21 @@ def _build(row: Row) -> tuple[str, str]:
     return (f"{transition} {status}".strip(), STATUS_STYLE.get(status, ""))
 
 
+ROLE_SHORT = {"customer_member": "member", "customer_admin": "admin",
+              "platform_operator": "operator"}
+
+
+def _role(row: Row) -> tuple[str, str]:
+    role = str(row.get("role") or "")
+    return ROLE_SHORT.get(role, one_line(role)), ""
+
+
+def _date(key: str) -> Any:
+    def render(row: Row) -> tuple[str, str]:
+        return str(row.get(key) or "—")[:10], ""
+    return render
+
+
 def _severity(row: Row) -> tuple[str, str]:
     return SEVERITY_STYLE.get(int(row.get("severity") or 0), ("?", ""))
 
@@ -62,39 +77,39 @@ WORKSPACE_COLUMNS = [
     Column("name", "Workspace", 22, sort="name"),
     Column("status", "Status", 9, sort="status", render=_status("status")),
     Column("customer", "Customer", 16, sort="customer"),
-    Column("owner_email", "Owner", 16, sort="owner"),
-    Column("build", "Latest build", 14, render=_build),
+    Column("build", "Latest build", 15, render=_build),
     Column("template_alias", "Template", 12),
+    Column("owner_email", "Owner", 16, sort="owner"),
 ]
 USER_COLUMNS = [
     Column("_flag", "", FLAG_WIDTH, render=_flag),
     Column("email", "Email", 28, sort="email"),
-    Column("role", "Role", 16, sort="role"),
-    Column("customer", "Customer", 16, sort="customer"),
-    Column("last_sign_in_at", "Last sign-in", 16, sort="sign_in", render=_day("last_sign_in_at")),
-    Column("name", "Name", 16, sort="name"),
+    Column("role", "Role", 7, sort="role", render=_role),
+    Column("customer", "Customer", 14, sort="customer"),
+    Column("last_sign_in_at", "Signed in", 10, sort="sign_in", render=_date("last_sign_in_at")),
+    Column("name", "Name", 10, sort="name"),
 ]
 INVITE_COLUMNS = [
     Column("_flag", "", FLAG_WIDTH, render=_flag),
     Column("email", "Email", 28, sort="email"),
     Column("state", "State", 9, sort="state", render=_status("state")),
     Column("customer", "Customer", 16, sort="customer"),
-    Column("expires_at", "Expires", 16, sort="expires", render=_day("expires_at")),
-    Column("issued_by", "Issued by", 20),
+    Column("expires_at", "Expires", 10, sort="expires", render=_date("expires_at")),
+    Column("issued_by", "Issued by", 16),
 ]
 CUSTOMER_COLUMNS = [
     Column("_flag", "", FLAG_WIDTH, render=_flag),
-    Column("name", "Customer", 22, sort="name"),
+    Column("name", "Customer", 18, sort="name"),
     Column("billing_approval", "Billing", 9, sort="billing",
            render=_status("billing_approval")),
-    Column("prepaid", "Prepaid", 9, render=_hours),
-    Column("ai", "AI credit", 9, render=_credit),
+    Column("prepaid", "Prepaid", 8, render=_hours),
+    Column("ai", "AI cred.", 8, render=_credit),
     Column("sso_state", "SSO", 10, sort="sso", render=_status("sso_state")),
     Column("blockers", "Blockers", 8, sort="blockers"),
 ]
 BLOCKER_COLUMNS = [
-    Column("severity", "Severity", 7, sort="severity", render=_severity),
-    Column("customer", "Customer", 18, sort="customer"),
+    Column("severity", "Sev.", 7, sort="severity", render=_severity),
+    Column("customer", "Customer", 16, sort="customer"),
     Column("case", "Case", 26, sort="case", render=_case),
     Column("summary", "Summary", 20),
 ]

@@ -19,7 +19,7 @@ class DetailScreen(ModalScreen[None]):
                                     padding: 0 1; background: $surface; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,enter", "dismiss", "Close"),
+        Binding("escape,q", "close", "Close"),
     ]
 
     def __init__(self, body: Text, noun: str) -> None:
@@ -33,5 +33,5 @@ class DetailScreen(ModalScreen[None]):
             yield Static(self.body, markup=False)
         yield Footer()
 
-    async def action_dismiss(self, result: None = None) -> None:
-        self.dismiss(result)
+    def action_close(self) -> None:
+        self.dismiss(None)

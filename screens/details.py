@@ -32,6 +32,16 @@ def _field(out: Text, label: str, value: Any, style: str = "") -> None:
     out.append(shown + "\n", style or STATUS_STYLE.get(str(value), ""))
 
 
+def when(value: Any) -> str | None:
+    """``2026-11-22T13:22:44.000000Z`` -> ``2026-11-22 13:22Z``; other values unchanged."""
+    if not value:
+        return None
+    text = str(value)
+    if len(text) >= 16 and text[10] == "T":
+        return f"{text[:10]} {text[11:16]}Z"
+    return one_line(text, 40)
+
+
 def _blockers(out: Text, blockers: list[Blocker]) -> None:
     if not blockers:
         out.append("\n✔ no blockers\n", "green")
@@ -90,7 +100,7 @@ def user_text(engine: Engine, user_id: str) -> Text:
     mismatch = row["idp_role"] and row["idp_role"] != row["role"]
     _field(out, "Expected (IdP)", row["idp_role"], "bold yellow" if mismatch else "")
     _field(out, "Navigation", row["visible_navigation"])
-    _field(out, "Last sign-in", row["last_sign_in_at"])
+    _field(out, "Last sign-in", when(row["last_sign_in_at"]))
     _field(out, "Provisioning", row["provisioning_state"])
     if row["provisioning_reason"]:
         _field(out, "  reason", row["provisioning_reason"], "bold red")
@@ -107,11 +117,11 @@ def invite_text(engine: Engine, invite_id: str) -> Text:
     _field(out, "Customer", row["customer"])
     _field(out, "Role", row["role"])
     _field(out, "State", row["state"])
-    _field(out, "Created", row["created_at"])
-    _field(out, "Expires", row["expires_at"])
+    _field(out, "Created", when(row["created_at"]))
+    _field(out, "Expires", when(row["expires_at"]))
     _field(out, "Issued by", row["issued_by"])
     if row["consumed_at"]:
-        _field(out, "Consumed", row["consumed_at"])
+        _field(out, "Consumed", when(row["consumed_at"]))
     if row["replaced_by"]:
         _field(out, "Replaced by", row["replaced_by"])
     out.append("The invite link is never shown here: the Console mails it.\n", "dim")
@@ -160,7 +170,7 @@ def blocker_text(b: Blocker) -> Text:
     out.append(b.summary + "\n\n")
     _field(out, "Customer", b.customer_name)
     _field(out, "Subject", f"{b.subject_type} {b.subject_name} ({b.subject_id})")
-    _field(out, "Since", b.since)
+    _field(out, "Since", when(b.since))
     if b.reason:
         _field(out, "Reason", b.reason.replace("_", " "), "bold yellow")
     _field(out, "Who acts next", b.owner, "bold")
@@ -173,7 +183,7 @@ def blocker_text(b: Blocker) -> Text:
         out.append(f"  {e.field} = ", "dim")
         out.append(one_line(e.value, 300))
         if e.since:
-            out.append(f"  (since {e.since})", "dim")
+            out.append(f"  (since {when(e.since)})", "dim")
         out.append("\n")
     out.append("\nPlaybook steps\n", "bold underline")
     for n, step in enumerate(b.steps, 1):

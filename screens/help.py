@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -22,6 +23,7 @@ KEYS: list[tuple[str, str, str]] = [
     ("Tables", "enter", "open the detail (beside the table at >= 120 columns)"),
     ("Tables", "/", "filter as you type; esc clears"),
     ("Tables", "s / S", "cycle the sort column / reverse the order"),
+    ("Tables", "b", "only rows with a blocker (adds is:blocked to the filter)"),
     ("Accounts", "c / u", "customers / users"),
     ("Triage", "e", "export the selected escalation (Markdown file + clipboard)"),
     ("Triage", "E", "export every escalation of the selected customer"),
@@ -42,12 +44,17 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "close", "Close")]
 
     def compose(self) -> ComposeResult:
-        table = Table(box=None, expand=True, show_edge=False)
-        table.add_column("Where", style="dim", no_wrap=True)
-        table.add_column("Key", style="bold", no_wrap=True)
-        table.add_column("Does")
+        table = Table(box=None, expand=True, show_edge=False, show_header=False)
+        table.add_column("Key", style="bold", no_wrap=True, max_width=24)
+        table.add_column("Does", ratio=1)
+        section = None
         for where, key, does in KEYS:
-            table.add_row(where, key, does)
+            if where != section:
+                if section is not None:
+                    table.add_row("", "")
+                table.add_row(Text(where, style="bold underline"), "")
+                section = where
+            table.add_row(key, does)
         with VerticalScroll() as scroll:
             scroll.border_title = "Keys (esc closes)"
             yield Static(table)

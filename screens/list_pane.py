@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
 from screens.window_table import Column, Source, WindowTable
+from storage.queries import BLOCKED_WORD
 
 Row = dict[str, Any]
 Describe = Callable[[Row], Text]
@@ -35,11 +36,12 @@ class ListPane(Vertical):
                             padding: 0 1; }
     ListPane.wide .list-detail { display: block; }
     ListPane WindowTable { width: 1fr; }
-    ListPane.wide WindowTable { width: 3fr; }
+    ListPane.wide WindowTable { width: 2fr; }
     ListPane > .list-status { height: 1; color: $text-muted; background: $boost; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter"),
+        Binding("b", "only_blocked", "Blocked"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
@@ -77,6 +79,18 @@ class ListPane(Vertical):
     def action_filter(self) -> None:
         self.add_class("filtering")
         self.query_one(Input).focus()
+
+    def action_only_blocked(self) -> None:
+        """Toggle ``is:blocked`` in the filter: only rows with a blocker."""
+        box = self.query_one(Input)
+        words = box.value.split()
+        if BLOCKED_WORD in words:
+            words.remove(BLOCKED_WORD)
+        else:
+            words.insert(0, BLOCKED_WORD)
+        box.value = " ".join(words)
+        self.set_class(bool(box.value), "filtering")
+        self.table.set_filter(box.value)
 
     def action_clear_filter(self) -> None:
         box = self.query_one(Input)

@@ -222,3 +222,32 @@ def save_to_file(engine: Engine, build_id: str, path: Path | str) -> int:
             fh.write(scrub(line.render(), 10_000) + "\n")
             n += 1
     return n
+
+
+_MATCH = "AND (output LIKE :q ESCAPE '\\' OR stage LIKE :q ESCAPE '\\')"
+
+
+def count_matches(engine: Engine, build_id: str, query: str) -> int:
+    """How many lines match ``query`` (all lines when it is empty)."""
+    if not query:
+        return count_lines(engine, build_id)
+    with engine.connect() as conn:
+        n = conn.execute(
+            text(f"SELECT count(*) FROM build_logs WHERE build_id = :b {_MATCH}"),
+            {"b": build_id, "q": _like(query)},
+        ).scalar_one()
+    return int(n)
+
+
+def match_window(
+    engine: Engine, build_id: str, query: str, offset: int, limit: int
+) -> list[LogLine]:
+    """Window ``offset``..``offset+limit-1`` of the lines matching ``query`` (all if empty)."""
+    if not query:
+        return read_window(engine, build_id, offset, limit)
+    sql = f"{_SELECT} WHERE build_id = :b {_MATCH} ORDER BY id LIMIT :limit OFFSET :offset"
+    with engine.connect() as conn:
+        stage = _failing_stage(conn, build_id)
+        rows = conn.execute(text(sql), {"b": build_id, "q": _like(query),
+                                        "limit": _check(limit), "offset": _check(offset)}).all()
+    return _lines(rows, stage)

@@ -14,6 +14,7 @@ import orjson
 from sqlalchemy import Engine, text
 
 Row = dict[str, Any]
+BLOCKED_WORD = "is:blocked"  # in a filter: only rows with a blocker
 
 
 @dataclass(frozen=True)
@@ -27,12 +28,23 @@ class Listing:
     default_sort: str
     subject_type: str | None = None
     base_where: str = ""
+    key: str = "id"  # the tie-breaker column (qualified), so windows are stable
+    cases_by: str = "subject_id"  # blockers column matched against the row ids
 
     def _where(self, filter_text: str) -> tuple[str, dict[str, Any]]:
         clauses, params = [], {}
         if self.base_where:
             clauses.append(self.base_where)
         words = filter_text.split()
+        if BLOCKED_WORD in words:
+            words = [w for w in words if w != BLOCKED_WORD]
+        if BLOCKED_WORD in filter_text.split() and self.subject_type:
+            if self.cases_by == "customer_id":
+                clauses.append(f"{self.key} IN (SELECT customer_id FROM blockers)")
+            else:
+                params["blocked_type"] = self.subject_type
+                clauses.append(f"{self.key} IN (SELECT subject_id FROM blockers "
+                               "WHERE subject_type = :blocked_type)")
         for i, word in enumerate(words[:5]):
             like = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params[f"f{i}"] = f"%{like}%"
@@ -51,25 +63,31 @@ class Listing:
         where, params = self._where(filter_text)
         expr = self.sorts.get(sort or self.default_sort, self.sorts[self.default_sort])
         direction = "DESC" if descending else "ASC"
-        sql = (f"{self.select}{where} ORDER BY {expr} {direction}, id {direction} "
+        sql = (f"{self.select}{where} ORDER BY {expr} {direction}, {self.key} {direction} "
                "LIMIT :limit OFFSET :offset")
         params.update(limit=max(limit, 0), offset=max(offset, 0))
         with engine.connect() as conn:
             rows = [dict(r) for r in conn.execute(text(sql), params).mappings()]
             if self.subject_type and rows:
-                cases = _cases(conn, self.subject_type, [r["id"] for r in rows])
+                cases = _cases(conn, self.subject_type, [r["id"] for r in rows],
+                               self.cases_by)
                 for r in rows:
                     r["_cases"] = cases.get(r["id"], [])
         return rows
 
 
-def _cases(conn: Any, subject_type: str, ids: list[str]) -> dict[str, list[str]]:
+def _cases(conn: Any, subject_type: str, ids: list[str],
+           by: str = "subject_id") -> dict[str, list[str]]:
+    """Blocker cases per row id, worst first. Customers (``by="customer_id"``) collect the
+    cases of everything they own, so a blocked create shows on its customer too."""
     marks = ", ".join(f":i{n}" for n in range(len(ids)))
     params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(ids)}
     params["t"] = subject_type
+    column = "customer_id" if by == "customer_id" else "subject_id"
+    typed = "" if by == "customer_id" else "subject_type = :t AND "
     out: dict[str, list[str]] = {}
     for sid, case in conn.execute(text(
-            f'SELECT subject_id, "case" FROM blockers WHERE subject_type = :t AND subject_id IN '
+            f'SELECT {column}, "case" FROM blockers WHERE {typed}{column} IN '
             f"({marks}) ORDER BY severity DESC"), params):
         out.setdefault(sid, []).append(case)
     return out
@@ -83,7 +101,7 @@ WORKSPACES = Listing(
     ("w.name", "w.owner_email", "c.name", "w.status", "w.id"),
     {"name": "w.name", "status": "w.status", "customer": "c.name", "owner": "w.owner_email",
      "updated": "w.updated_at"},
-    "name", "workspace",
+    "name", "workspace", key="w.id",
 )
 USERS = Listing(
     "users",
@@ -93,7 +111,7 @@ USERS = Listing(
     ("u.name", "u.email", "c.name", "u.role", "u.id"),
     {"name": "u.name", "email": "u.email", "customer": "c.name", "role": "u.role",
      "sign_in": "u.last_sign_in_at"},
-    "email", "user",
+    "email", "user", key="u.id",
 )
 INVITES = Listing(
     "invites",
@@ -102,7 +120,7 @@ INVITES = Listing(
     ("i.email", "c.name", "i.state", "i.issued_by", "i.id"),
     {"email": "i.email", "state": "i.state", "customer": "c.name", "expires": "i.expires_at",
      "created": "i.created_at"},
-    "email", "invite",
+    "email", "invite", key="i.id",
 )
 CUSTOMERS = Listing(
     "customers",
@@ -112,7 +130,7 @@ CUSTOMERS = Listing(
     ("c.name", "c.id", "c.domain"),
     {"name": "c.name", "billing": "c.billing_approval", "sso": "c.sso_state",
      "blockers": "blockers"},
-    "name", "customer",
+    "name", "customer", key="c.id", cases_by="customer_id",
 )
 BLOCKERS = Listing(
     "blockers",
@@ -122,7 +140,7 @@ BLOCKERS = Listing(
     ('b."case"', "c.name", "b.summary", "b.subject_id"),
     {"severity": "b.severity DESC, coalesce(b.since, '9999') ASC, c.name",
      "customer": "c.name", "case": 'b."case"', "since": "b.since"},
-    "severity",
+    "severity", key="b.id",
 )
 LISTINGS = {x.name: x for x in (WORKSPACES, USERS, INVITES, CUSTOMERS, BLOCKERS)}
 

@@ -6,7 +6,10 @@ fields for the case plus cache freshness and the export time. Everything passes 
 from __future__ import annotations
 
 import json
+import os
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from ism_tui.redact import scrub
@@ -102,3 +105,18 @@ def to_markdown(blockers: list[Blocker], *, freshness: str | None = None,
                 f"`{r['blocker_id']}`_", ""]
     out += [f"> {ROUTING}", ""]
     return "\n".join(out)
+
+
+def save_markdown(blockers: list[Blocker], directory: Path, stem: str, *,
+                  freshness: str | None = None, exported_at: datetime | None = None) -> Path:
+    """Write the escalation Markdown to ``directory/STEM-YYYYmmddTHHMMSSZ.md`` (0600), creating
+    the directory; returns the path. ``stem`` is sanitised to ``[A-Za-z0-9_.-]``."""
+    when = exported_at or datetime.now(UTC)
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.")[:80] or "escalation"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{safe}-{when.strftime('%Y%m%dT%H%M%SZ')}.md"
+    text = to_markdown(blockers, freshness=freshness, exported_at=when)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text + "\n")
+    return path

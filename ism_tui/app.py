@@ -1,0 +1,344 @@
+"""The console: a Textual app over the local cache, synced in the background.
+
+Screens read the cache through ``storage.queries`` and the triage, actions and analytics
+services; nothing here speaks HTTP itself. Every string from the API is rendered as plain text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.command import Hit, Hits, Provider
+from textual.screen import Screen
+from textual.widgets import Footer, TabbedContent, TabPane
+
+from ism_tui.services import Services, freshness_summary, humanize_age, oldest_success
+from ism_tui.text import one_line
+from screens.analytics import AnalyticsPane
+from screens.entities import AccountsPane, InvitesPane, WorkspacesPane
+from screens.header import StatusHeader, who_text
+from screens.list_pane import ListPane
+from screens.triage import TriagePane
+
+Clock = Callable[[], datetime]
+TABS = ("triage", "accounts", "invites", "workspaces", "analytics")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class GoToProvider(Provider):
+    """Command palette: "go to" any customer, user or workspace by name, email or id."""
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        if not isinstance(app, ISMApp) or len(query.strip()) < 2:
+            return
+        from storage.queries import search_subjects
+
+        matcher = self.matcher(query)
+        rows = await asyncio.to_thread(search_subjects, app.services.engine, query, 30)
+        for row in rows:
+            label = one_line(f"{row['kind']}: {row['label']}", 80)
+            score = matcher.match(label) or 0.1
+            yield Hit(score, Text(label), partial(app.go_to, row["kind"], row["id"]),
+                      text=label, help=one_line(f"{row['id']} {row.get('extra') or ''}", 80))
+
+
+class ISMApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "ism-tui"
+    COMMANDS = App.COMMANDS | {GoToProvider}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "tab('triage')", "Triage", show=False),
+        Binding("2", "tab('accounts')", "Accounts", show=False),
+        Binding("3", "tab('invites')", "Invites", show=False),
+        Binding("4", "tab('workspaces')", "Workspaces", show=False),
+        Binding("5", "tab('analytics')", "Analytics", show=False),
+        Binding("r", "sync", "Sync"),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(self, services: Services, *, clock: Clock | None = None,
+                 sync_on_start: bool = True) -> None:
+        super().__init__()
+        self.services = services
+        self.clock: Clock = clock or _utc_now
+        self.sync_on_start = sync_on_start
+        self.syncing = False
+        self.last_sync_error: str | None = None
+        self._actions: Any = None
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        engine = self.services.engine
+        yield StatusHeader(id="header")
+        with TabbedContent(id="tabs", initial="tab-triage"):
+            with TabPane("1 Triage", id="tab-triage"):
+                yield TriagePane(engine)
+            with TabPane("2 Accounts", id="tab-accounts"):
+                yield AccountsPane(engine)
+            with TabPane("3 Invites", id="tab-invites"):
+                yield InvitesPane(engine)
+            with TabPane("4 Workspaces", id="tab-workspaces"):
+                yield WorkspacesPane(engine)
+            with TabPane("5 Analytics", id="tab-analytics"):
+                yield AnalyticsPane(engine, self.clock)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.refresh_header()
+        self.set_interval(30, self.refresh_header)
+        self.call_after_refresh(self._focus_tab, "triage")
+        interval = self.services.settings.settings.sync_interval
+        if interval:
+            self.set_interval(interval, self.action_sync)
+        if self.sync_on_start and self._stale():
+            self.action_sync()
+
+    def _stale(self) -> bool:
+        when = oldest_success(self.services.engine)
+        if when is None:
+            return True
+        age = (self.clock() - when).total_seconds()
+        return age > self.services.settings.settings.stale_after
+
+    # ------------------------------------------------------------------ header
+
+    def refresh_header(self) -> None:
+        header = self.query_one(StatusHeader)
+        header.show_who(who_text(self.services.profile, self.services.me(),
+                                 self.services.read_only))
+        if self.syncing:
+            return
+        when = oldest_success(self.services.engine)
+        if self.last_sync_error:
+            stamp = when.strftime("%H:%M") if when else "never"
+            header.show_sync(f"offline: showing cache from {stamp} ", "bold yellow")
+        elif when is None:
+            header.show_sync("not synced yet: press r ", "bold yellow")
+        else:
+            age = humanize_age((self.clock() - when).total_seconds())
+            style = "yellow" if self._stale() else "green"
+            header.show_sync(f"synced {age} ", style)
+
+    # ------------------------------------------------------------------ tabs and navigation
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = f"tab-{tab}"
+        self._focus_tab(tab)
+
+    def _focus_tab(self, tab: str) -> None:
+        pane = self.query_one(f"TabPane#tab-{tab}", TabPane)
+        if tab == "accounts":
+            pane.query_one(AccountsPane).focus_table()
+        elif tab == "analytics":
+            pane.query_one(AnalyticsPane).focus()
+        else:
+            pane.query_one(ListPane).table.focus()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id:
+            self._focus_tab(event.pane.id.removeprefix("tab-"))
+
+    def go_to(self, kind: str, subject_id: str) -> None:
+        """Show one customer, user or workspace: its tab, filtered to it, detail open."""
+        tab = {"customer": "accounts", "user": "accounts", "workspace": "workspaces",
+               "invite": "invites"}[kind]
+        self.action_tab(tab)
+        if tab == "accounts":
+            accounts = self.query_one(AccountsPane)
+            accounts.action_show("customers" if kind == "customer" else "users")
+            pane = accounts.current
+        else:
+            pane = self.query_one(f"#{tab}", ListPane)
+        pane.query_one("Input").value = subject_id  # type: ignore[attr-defined]
+        pane.table.set_filter(subject_id)
+        pane.table.focus()
+        pane.table.action_select()
+
+    def reload_all(self) -> None:
+        for pane in self.query(ListPane):
+            pane.reload()
+        self.query_one(AnalyticsPane).reload()
+        self.refresh_header()
+
+    # ------------------------------------------------------------------ sync
+
+    def action_sync(self) -> None:
+        if self.syncing:
+            self.notify("A sync is already running.", timeout=2)
+            return
+        self.run_sync_worker()
+
+    @work(exclusive=True, group="sync", exit_on_error=False)
+    async def run_sync_worker(self) -> None:
+        from ism_tui.sync import SyncProgress, run_sync
+
+        self.syncing = True
+        header = self.query_one(StatusHeader)
+        done: dict[str, int] = {}
+
+        def progress(p: SyncProgress) -> None:
+            done[p.resource] = p.rows
+            total = sum(done.values())
+            header.show_sync(f"⟳ syncing {p.resource} · {total:,} rows ", "bold cyan")
+
+        header.show_sync("⟳ syncing… ", "bold cyan")
+        try:
+            report = await run_sync(self.services, progress=progress)
+        finally:
+            self.syncing = False
+        errors = report.errors
+        self.last_sync_error = errors[0] if errors else None
+        self.reload_all()
+        if errors:
+            first = one_line(errors[0], 300)
+            more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+            self.notify(f"Sync failed: {first}{more}. The screens show the cache.",
+                        severity="error", timeout=10, markup=False)
+        else:
+            rows = sum(r.rows for r in report.resources)
+            self.notify(f"Synced {rows:,} changed rows in {report.seconds:.1f} s.", timeout=3)
+
+    # ------------------------------------------------------------------ exports
+
+    def save_and_copy(self, text: str, stem: str) -> None:
+        """Write Markdown to the export directory (0600) and copy it via OSC 52."""
+        import os
+
+        directory = self.services.settings.export_dir
+        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in stem)[:80]
+        path = directory / f"{safe}-{self.clock().strftime('%Y%m%dT%H%M%SZ')}.md"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            self.notify(f"Cannot write the escalation: {exc}", severity="error", markup=False)
+            return
+        self.copy_to_clipboard(text)
+        self.notify(f"Escalation written to {path} and copied to the clipboard.",
+                    markup=False, timeout=6)
+
+    def export_escalation(self, blockers: list[Any], stem: str) -> None:
+        from ism_tui.triage.export import to_markdown
+
+        if not blockers:
+            self.notify("Nothing to export.", severity="warning")
+            return
+        fresh = freshness_summary(self.services.engine, now=self.clock())
+        self.save_and_copy(to_markdown(blockers, freshness=fresh, exported_at=self.clock()),
+                           stem)
+
+    # ------------------------------------------------------------------ actions
+
+    @property
+    def actions(self) -> Any:
+        if self._actions is None:
+            from ism_tui.actions.service import ActionService
+
+            self._actions = ActionService(self.services, clock=self.clock)
+        return self._actions
+
+    def open_actions(self, kind: str, subject_id: str) -> None:
+        from ism_tui.actions.service import ActionError
+        from screens.actions import ActionMenu
+
+        try:
+            choices = self.actions.available(kind, subject_id)
+        except ActionError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        if not choices:
+            self.notify("This row is no longer in the cache.", severity="warning")
+            return
+        items = [(name, d.allowed, d.reason) for name, d in choices]
+        self.push_screen(ActionMenu(f"Actions on {kind} {subject_id}", items),
+                         partial(self._action_chosen, subject_id))
+
+    def _action_chosen(self, subject_id: str, action: str | None) -> None:
+        from screens.actions import ConfirmAction
+
+        if action is None:
+            return
+        plan = self.actions.plan_for(action, subject_id)
+        if not plan.allowed:
+            outcome = self.actions.refuse(plan)
+            self.notify(outcome.message, severity="warning", markup=False, timeout=8)
+            return
+        self.push_screen(ConfirmAction(plan), partial(self._confirmed, plan))
+
+    def _confirmed(self, plan: Any, typed: str | None) -> None:
+        if typed is None:
+            outcome = self.actions.cancel(plan)
+            self.notify(outcome.message, markup=False, timeout=4)
+            return
+        self.execute_action(plan, typed)
+
+    @work(group="actions", exit_on_error=False)
+    async def execute_action(self, plan: Any, typed: str) -> None:
+        header = self.query_one(StatusHeader)
+        me = self.services.me()
+        who = me.email if me else "unknown"
+
+        def progress(message: str) -> None:
+            header.show_sync(f"⟳ {one_line(message, 60)} ", "bold cyan")
+
+        outcome = await self.actions.execute(plan, who, typed_name=typed or None,
+                                             progress=progress)
+        self.reload_all()
+        self.notify(outcome.message, severity="information" if outcome.ok else "error",
+                    markup=False, timeout=8)
+
+    def open_build_logs(self, workspace_id: str) -> None:
+        from screens.build_logs import BuildLogScreen
+        from storage.queries import workspace_detail
+
+        row = workspace_detail(self.services.engine, workspace_id)
+        if row is None or not row.get("build_id"):
+            self.notify("This workspace has no build in the cache.", severity="warning")
+            return
+        running = row.get("build_job_status") in ("pending", "running", "canceling")
+        title = f"Build logs: {one_line(row['name'], 40)} build #{row.get('build_number') or '?'}"
+        self.push_screen(BuildLogScreen(self.services.engine, row["build_id"], title, running))
+
+    # ------------------------------------------------------------------ help and palette
+
+    def action_help(self) -> None:
+        from screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for n, tab in enumerate(TABS, 1):
+            yield SystemCommand(f"Show {tab.title()}", f"Switch to the {tab} tab (key {n})",
+                                partial(self.action_tab, tab))
+        yield SystemCommand("Sync now", "Fetch changes from the Console (key r)",
+                            self.action_sync)
+        yield SystemCommand("Export escalation", "Triage: export the selected blocker (key e)",
+                            lambda: self.query_one(TriagePane).action_export())
+        yield SystemCommand("Workspace actions", "Actions on the selected workspace (key a)",
+                            lambda: self.query_one(WorkspacesPane).action_actions())
+        yield SystemCommand("Invite actions", "Reissue the selected invite (key a)",
+                            lambda: self.query_one(InvitesPane).action_actions())
+        yield SystemCommand("Build logs", "Logs of the selected workspace's build (key l)",
+                            lambda: self.query_one(WorkspacesPane).action_logs())
+        yield SystemCommand("Analytics period", "Pick the analytics period (key p)",
+                            lambda: self.query_one(AnalyticsPane).action_pick_period())
+        yield SystemCommand("Analytics customer", "Pick the analytics scope (key c)",
+                            lambda: self.query_one(AnalyticsPane).action_pick_scope())
+        yield SystemCommand("Keys", "Every key binding (key ?)", self.action_help)

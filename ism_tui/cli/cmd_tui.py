@@ -1,0 +1,30 @@
+"""``ism-tui`` / ``ism-tui tui``: open the console for the active profile."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-sync", action="store_true",
+                        help="do not sync on start (work from the cache)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ism_tui.config import ConfigError
+    from ism_tui.services import build_services
+    from storage.db import CacheError
+
+    try:
+        services = build_services(args.profile, args.config, read_only=args.read_only)
+    except (ConfigError, CacheError) as exc:
+        print(f"ism-tui: {exc}", file=sys.stderr)
+        return 3
+    from ism_tui.app import ISMApp
+
+    try:
+        ISMApp(services, sync_on_start=not getattr(args, "no_sync", False)).run()
+    finally:
+        services.close()
+    return 0

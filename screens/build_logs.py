@@ -1,0 +1,175 @@
+"""Build log viewer: windowed lines from the cache, follow mode while the build runs, the
+failing stage and error lines marked (glyph + colour), search as a filter, save to a file."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Static
+
+from ism_tui.text import one_line
+from screens.window_table import Column, WindowTable
+from storage import build_logs as logs
+
+Row = dict[str, Any]
+
+
+class LogSource:
+    def __init__(self, engine: Any, build_id: str) -> None:
+        self.engine = engine
+        self.build_id = build_id
+
+    def count(self, filter_text: str) -> int:
+        return logs.count_matches(self.engine, self.build_id, filter_text)
+
+    def window(self, offset: int, limit: int, filter_text: str, sort: str | None,
+               descending: bool) -> list[Row]:
+        lines = logs.match_window(self.engine, self.build_id, filter_text, offset, limit)
+        return [{"id": x.id, "time": x.created_at[11:19], "stage": x.stage,
+                 "level": x.level, "output": x.output, "marked": x.marked,
+                 "error": x.level == "error"} for x in lines]
+
+
+def _mark(row: Row) -> tuple[str, str]:
+    if row.get("error"):
+        return "✖ ERR", "bold red"
+    if row.get("marked"):
+        return "▲ FAIL", "yellow"
+    return "", ""
+
+
+def _output(row: Row) -> tuple[str, str]:
+    return one_line(str(row.get("output") or ""), 2000), "red" if row.get("error") else ""
+
+
+LOG_COLUMNS = [
+    Column("mark", "", 6, render=_mark),
+    Column("time", "Time", 8),
+    Column("stage", "Stage", 14),
+    Column("output", "Output", 30, render=_output),
+]
+
+
+class BuildLogScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "close", "Close"),
+        Binding("slash", "search", "Search"),
+        Binding("f", "toggle_follow", "Follow"),
+        Binding("n", "first_error", "First error"),
+        Binding("w", "save", "Save to file"),
+    ]
+
+    def __init__(self, engine: Any, build_id: str, title: str, running: bool) -> None:
+        super().__init__(classes="log-screen")
+        self.engine = engine
+        self.build_id = build_id
+        self.title_text = title
+        self.follow = running
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="log-box") as box:
+            box.border_title = one_line(self.title_text, 70)
+            yield Static("", id="log-info", markup=False)
+            yield Input(placeholder="search the log (enter keeps it, esc clears)", id="log-search")
+            yield WindowTable(LogSource(self.engine, self.build_id), LOG_COLUMNS)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(WindowTable).focus()
+        self._show_info()
+        if not self.follow:  # a finished build: start at its first error
+            self.call_after_refresh(self._to_first_error)
+        self.refresh_logs()
+        self.set_interval(1.5, self._tick)
+
+    def _to_first_error(self) -> None:
+        i = logs.info(self.engine, self.build_id)
+        if i.first_error_id is not None:
+            self.query_one(WindowTable).cursor = logs.position_of(
+                self.engine, self.build_id, i.first_error_id)
+
+    def _show_info(self, note: str = "") -> None:
+        i = logs.info(self.engine, self.build_id)
+        out = Text()
+        out.append(f"{i.lines:,} lines", "bold")
+        out.append(f" · {i.error_lines} error line(s)", "bold red" if i.error_lines else "dim")
+        if i.failing_stage:
+            out.append(" · failing stage: ", "dim")
+            out.append(one_line(i.failing_stage, 30), "bold yellow")
+        out.append(" · follow ON" if self.follow else " · follow off", "dim")
+        if note:
+            out.append(f" · {note}", "italic")
+        self.query_one("#log-info", Static).update(out)
+
+    @work(exclusive=True, group="logs", exit_on_error=False)
+    async def refresh_logs(self) -> None:
+        from ism_tui.sync import fetch_build_logs
+
+        services = self.app.services  # type: ignore[attr-defined]
+        try:
+            added = await fetch_build_logs(services, self.build_id)
+        except Exception as exc:  # offline: the cached lines still show
+            self._show_info(f"showing cached lines ({one_line(str(exc), 80)})")
+            self.query_one(WindowTable).reload()
+            return
+        table = self.query_one(WindowTable)
+        table.reload()
+        if added and self.follow:
+            table.action_jump(-1)
+        self._show_info(f"+{added} new" if added else "")
+
+    def _tick(self) -> None:
+        if self.follow:
+            self.refresh_logs()
+
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+        self._show_info()
+
+    def action_first_error(self) -> None:
+        i = logs.info(self.engine, self.build_id)
+        if i.first_error_id is None:
+            self.notify("No error line in this log.")
+            return
+        table = self.query_one(WindowTable)
+        table.set_filter("")
+        self.query_one("#log-search", Input).value = ""
+        table.cursor = logs.position_of(self.engine, self.build_id, i.first_error_id)
+
+    def action_search(self) -> None:
+        self.add_class("searching")
+        self.query_one("#log-search", Input).focus()
+
+    @on(Input.Changed, "#log-search")
+    def _changed(self, event: Input.Changed) -> None:
+        self.query_one(WindowTable).set_filter(event.value)
+
+    @on(Input.Submitted, "#log-search")
+    def _submitted(self) -> None:
+        self.query_one(WindowTable).focus()
+
+    def action_save(self) -> None:
+        directory = self.app.services.settings.export_dir  # type: ignore[attr-defined]
+        safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in self.build_id)[:60]
+        path = directory / f"build-{safe}.log"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            n = logs.save_to_file(self.engine, self.build_id, path)
+        except OSError as exc:
+            self.notify(f"Cannot save the log: {exc}", severity="error", markup=False)
+            return
+        self.notify(f"Saved {n:,} lines to {path}", markup=False)
+
+    def action_close(self) -> None:
+        box = self.query_one("#log-search", Input)
+        if box.has_focus and box.value:
+            box.value = ""
+            self.query_one(WindowTable).focus()
+            return
+        self.dismiss(None)

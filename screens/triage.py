@@ -1,0 +1,52 @@
+"""Triage tab: the blocker queue (severity, then age), the selected case in full, and export."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+
+from ism_tui.triage.store import get_blocker, list_blockers
+from screens.columns import BLOCKER_COLUMNS
+from screens.details import blocker_text
+from screens.list_pane import ListPane
+from screens.sources import ListingSource
+from storage.queries import BLOCKERS
+
+
+class TriagePane(ListPane):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("e", "export", "Export"),
+        Binding("E", "export_customer", "Export customer", show=False),
+    ]
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        super().__init__(ListingSource(engine, BLOCKERS), BLOCKER_COLUMNS, self._describe,
+                         "blockers", id="triage")
+
+    def _describe(self, row: dict[str, Any]) -> Text:
+        blocker = get_blocker(self.engine, row["id"])
+        if blocker is None:
+            return Text("This blocker was resolved by the last sync.")
+        return blocker_text(blocker)
+
+    def action_export(self) -> None:
+        row = self.table.current
+        if row is None:
+            self.app.notify("No blocker selected.", severity="warning")
+            return
+        blocker = get_blocker(self.engine, row["id"])
+        if blocker is None:
+            self.app.notify("This blocker was resolved by the last sync.", severity="warning")
+            return
+        self.app.export_escalation([blocker], f"escalation-{blocker.case}")  # type: ignore[attr-defined]
+
+    def action_export_customer(self) -> None:
+        row = self.table.current
+        if row is None or not row.get("customer_id"):
+            self.app.notify("No customer selected.", severity="warning")
+            return
+        blockers = list_blockers(self.engine, customer_id=row["customer_id"])
+        self.app.export_escalation(blockers, f"escalations-{row['customer_id']}")  # type: ignore[attr-defined]

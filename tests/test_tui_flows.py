@@ -1,0 +1,169 @@
+"""Pilot flows of the console on the demo scenario: what an operator does, tab by tab."""
+
+from __future__ import annotations
+
+from tui_support import make_app, make_services, screen
+
+from screens.list_pane import ListPane
+
+
+async def test_opens_on_the_triage_queue_worst_first(tmp_path, demo_world_session):
+    app = make_app(make_services(tmp_path, demo_world_session))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        text = screen(app)
+        assert "24 blockers" in text
+        first_row = next(line for line in text.splitlines() if "CRIT" in line)
+        assert "✖ CRIT" in first_row  # severity is a word and a glyph, not only a colour
+        assert "not synced yet" in text  # the cache was never synced: the header says so
+
+
+async def test_triage_detail_and_export(tmp_path, demo_world_session):
+    services = make_services(tmp_path, demo_world_session)
+    app = make_app(services)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("slash", *"provisioning_failed", "enter")
+        await pilot.pause(0.2)
+        await pilot.press("enter")  # narrow: the detail opens full screen
+        await pilot.pause()
+        text = screen(app)
+        assert "Who acts next" in text and "Evidence" in text
+        await pilot.press("escape")
+        await pilot.press("e")
+        await pilot.pause()
+    files = list((tmp_path / "exports").glob("escalation-*.md"))
+    assert len(files) == 1
+    body = files[0].read_text()
+    assert "provisioning" in body.lower() and "Done when" in body
+    assert (files[0].stat().st_mode & 0o077) == 0  # not readable by group or others
+    assert app.clipboard == body  # OSC 52 copy
+
+
+async def test_wide_terminal_shows_detail_beside_the_table(tmp_path, demo_world_session):
+    app = make_app(make_services(tmp_path, demo_world_session))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("down")
+        await pilot.pause()
+        text = screen(app)
+        assert "Playbook steps" in text and "24 blockers" in text
+
+
+async def test_accounts_filter_user_shows_role_mapping(tmp_path, demo_world_session):
+    app = make_app(make_services(tmp_path, demo_world_session))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("2")
+        await pilot.pause()
+        assert "13 customers" in screen(app)
+        await pilot.press("u", "slash", *"priya", "enter")
+        await pilot.pause(0.2)
+        assert "1 users matching 'priya'" in screen(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        text = screen(app)
+        assert "Expected (IdP)" in text and "customer_admin" in text
+        assert "role" in text.lower()
+
+
+async def test_blocked_only_filter_on_invites(tmp_path, demo_world_session):
+    app = make_app(make_services(tmp_path, demo_world_session))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("3", "b")
+        await pilot.pause(0.2)
+        text = screen(app)
+        assert "invites matching 'is:blocked'" in text
+        assert "✖ EXPIRED" in text and "✖ CONSUMED" in text
+        pane = app.query_one("#invites", ListPane)
+        rows = [pane.table.row_at(i) for i in range(pane.table.total)]
+        assert rows and all(r["state"] in ("expired", "consumed") for r in rows)
+
+
+async def test_workspace_detail_flags_internal_launch_url(tmp_path, demo_world_session):
+    app = make_app(make_services(tmp_path, demo_world_session))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("4", "slash", *"claims-api-dev", "enter")
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await pilot.pause()
+        text = screen(app)
+        assert "⚠ URL" in text
+        assert "?" not in text.split("Apps:")[1].split("\n")[1]  # host only, never the query
+
+
+async def test_sort_cycles_and_reverses(tmp_path, demo_world_session):
+    app = make_app(make_services(tmp_path, demo_world_session))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("4")
+        pane = app.query_one("#workspaces", ListPane)
+        first = pane.table.row_at(0)["name"]
+        await pilot.press("S")
+        await pilot.pause()
+        assert pane.table.row_at(0)["name"] > first
+        await pilot.press("s")
+        await pilot.pause()
+        assert "sort status" in screen(app)
+
+
+async def test_analytics_tab_shows_totals_and_diagnosis(tmp_path, demo_world_session):
+    app = make_app(make_services(tmp_path, demo_world_session))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("5")
+        await pilot.pause()
+        text = screen(app)
+        assert "workspace h" in text and "Reconciliation" in text
+        pane = app.query_one("#analytics")
+        assert pane.view.status in ("ok", "partial")
+
+
+async def test_analytics_member_sees_why_not(tmp_path, demo_world_session):
+    app = make_app(make_services(tmp_path, demo_world_session, token="demo-member"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("5")
+        await pilot.pause()
+        text = screen(app)
+        assert "NOT AVAILABLE" in text and "expected" in text.lower()
+
+
+async def test_help_lists_every_binding(tmp_path, demo_world_session):
+    app = make_app(make_services(tmp_path, demo_world_session))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = screen(app)
+        for key in ("ctrl+p", "is:blocked", "Build logs".lower()):
+            assert key.lower() in text.lower()
+
+
+async def test_sync_against_a_down_server_keeps_the_cache(tmp_path, demo_world_session):
+    app = make_app(make_services(tmp_path, demo_world_session))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = screen(app)
+        assert "offline: showing cache" in text
+        assert "24 blockers" in text
+        assert any("Sync failed" in str(n.message) for n in app._notifications)
+
+
+async def test_hostile_strings_render_literally(tmp_path, demo_world):
+    hostile = "[bold red]x[/] \x1b[31mred\x1b]0;pwn\x07 ｗｉｄｅ" + "Z" * 500
+    cust = next(iter(demo_world.collection("customers").values()))
+    cust["name"] = hostile
+    app = make_app(make_services(tmp_path, demo_world))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("2")
+        await pilot.pause()
+        text = screen(app)
+        assert "[bold red]x[/]" in text  # markup shown, not applied
+        assert "\x1b" not in text and "pwn\x07" not in text

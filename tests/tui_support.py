@@ -1,0 +1,72 @@
+"""Helpers for Pilot and snapshot tests: a demo cache behind an ISMApp, and screen text."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+from conftest import FROZEN_NOW, load_world_into_cache
+
+CELL = 12.2  # width of one cell in Rich's SVG export
+DOWN_URL = "http://127.0.0.1:9/api/v2"  # nothing listens there: the console works offline
+
+
+def frozen() -> Any:
+    return FROZEN_NOW
+
+
+def make_services(tmp_path: Path, world: Any, *, token: str = "demo-operator",
+                  url: str = DOWN_URL, read_only: bool = False, load: bool = True) -> Any:
+    """Services on a fresh cache holding ``world`` as ``token`` sees it, blockers computed."""
+    from ism_tui.services import build_services
+    from ism_tui.triage.store import recompute_blockers
+    from storage.usage_rollups import refresh_usage_daily
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[profiles.t]\nurl = "{url}"\nexport_dir = "{tmp_path / "exports"}"\n'
+                      f"stale_after = 999999999\n", encoding="utf-8")
+    services = build_services("t", config, token=token, cache_dir=tmp_path / "cache",
+                              read_only=read_only)
+    if load:
+        load_world_into_cache(services.engine, world, token)
+        recompute_blockers(services.engine, clock=frozen)
+        refresh_usage_daily(services.engine)
+    from ism_tui.api.client import RetryPolicy
+
+    services.retry = RetryPolicy(attempts=1)
+    return services
+
+
+def make_app(services: Any) -> Any:
+    from ism_tui.app import ISMApp
+
+    return ISMApp(services, clock=frozen, sync_on_start=False)
+
+
+_TEXT = re.compile(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', re.S)
+
+
+def svg_text(svg: str) -> str:
+    """The screen as plain text lines, rebuilt from the SVG export (for assertions)."""
+    rows: dict[float, list[tuple[int, str]]] = {}
+    for x, y, body in _TEXT.findall(svg):
+        rows.setdefault(float(y), []).append((round(float(x) / CELL), html.unescape(body)))
+    lines = []
+    for y in sorted(rows):
+        line = ""
+        for col, body in sorted(rows[y]):
+            body = body.replace("\u00a0", " ").rstrip("\n")
+            line = line.ljust(col) + body
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def screen(app: Any) -> str:
+    return svg_text(app.export_screenshot())
+
+
+def normalise_svg(svg: str) -> str:
+    """Stable snapshots: Rich names its CSS classes after a content hash."""
+    return re.sub(r"terminal-\d+", "terminal", svg)
