@@ -70,8 +70,11 @@ class ISMApp(App[None]):
     ]
 
     def __init__(self, services: Services, *, clock: Clock | None = None,
-                 sync_on_start: bool = True) -> None:
+                 sync_on_start: bool = True, initial_tab: str = "triage") -> None:
         super().__init__()
+        if initial_tab not in TABS:
+            raise ValueError(f"unknown tab {initial_tab!r}; choose one of {', '.join(TABS)}")
+        self.initial_tab = initial_tab
         self.services = services
         self.clock: Clock = clock or _utc_now
         self.sync_on_start = sync_on_start
@@ -84,7 +87,7 @@ class ISMApp(App[None]):
     def compose(self) -> ComposeResult:
         engine = self.services.engine
         yield StatusHeader(id="header")
-        with TabbedContent(id="tabs", initial="tab-triage"):
+        with TabbedContent(id="tabs", initial=f"tab-{self.initial_tab}"):
             with TabPane("1 Triage", id="tab-triage"):
                 yield TriagePane(engine)
             with TabPane("2 Accounts", id="tab-accounts"):
@@ -100,7 +103,7 @@ class ISMApp(App[None]):
     def on_mount(self) -> None:
         self.refresh_header()
         self.set_interval(30, self.refresh_header)
-        self.call_after_refresh(self._focus_tab, "triage")
+        self.call_after_refresh(self._focus_tab, self.initial_tab)
         interval = self.services.settings.settings.sync_interval
         if interval:
             self.set_interval(interval, self.action_sync)
@@ -166,7 +169,8 @@ class ISMApp(App[None]):
         pane.query_one("Input").value = subject_id  # type: ignore[attr-defined]
         pane.table.set_filter(subject_id)
         pane.table.focus()
-        pane.table.action_select()
+        # The tab may only now be laid out: open the detail once the table has counted.
+        self.set_timer(0.05, pane.table.action_select)
 
     def reload_all(self) -> None:
         for pane in self.query(ListPane):

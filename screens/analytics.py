@@ -95,6 +95,7 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
         self.scope: str | None = None
         self.period = periods.preset(periods.DEFAULT_PRESET, periods.today_utc(clock))
         self.view: AnalyticsView | None = None
+        self._stale = True
 
     def compose(self) -> ComposeResult:
         yield Static("", id="an-controls", markup=False)
@@ -103,10 +104,16 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
         yield Sparkline([], id="an-chart")
         yield Static("", id="an-body", markup=False)
 
-    def on_mount(self) -> None:
-        self.reload()
+    def on_show(self) -> None:
+        if self._stale:
+            self.reload()
 
     def reload(self) -> None:
+        """Recompute the view; off screen, only mark it stale (computed when shown)."""
+        if not self.region:
+            self._stale = True
+            return
+        self._stale = False
         try:
             self.view = self.service.view(Selection(self.scope, self.period))
         except AnalyticsError as exc:

@@ -95,8 +95,14 @@ class WindowTable(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ data
 
     def reload(self) -> None:
-        """Forget cached rows and the count (after a sync, a filter or a sort change)."""
+        """Forget cached rows and the count (after a sync, a filter or a sort change).
+
+        A table that is not on screen (another tab) only marks itself stale: it counts when
+        it is next shown, so start-up and a sync's refresh pay for the visible tab only."""
         self._cache.clear()
+        if not self.region:
+            self._counted = False
+            return
         self.total = self.source.count(self.filter_text)
         self._counted = True
         self.virtual_size = Size(self.size.width, self.total + 1)
@@ -135,7 +141,7 @@ class WindowTable(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ rendering
 
-    def on_mount(self) -> None:
+    def on_show(self) -> None:
         if not self._counted:
             self.reload()
 

@@ -8,9 +8,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.pool import NullPool
-from sqlmodel import SQLModel
 
-from storage import schema
+from storage.version import SCHEMA_VERSION
 
 
 class CacheError(Exception):
@@ -71,7 +70,13 @@ def ensure_schema(engine: Engine, path: Path | None = None) -> None:
             f"the cache file {path} is not a readable SQLite database ({exc.__class__.__name__}); "
             "delete it and run `ism-tui sync --full`"
         ) from exc
-    if version is not None and version != schema.SCHEMA_VERSION:
+    if version == SCHEMA_VERSION:
+        return  # current: every table exists (the SQLModel classes need not even be imported)
+    from sqlmodel import SQLModel
+
+    from storage import schema  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+    if version is not None:
         with engine.begin() as conn:
             names = [
                 r[0]
@@ -86,7 +91,7 @@ def ensure_schema(engine: Engine, path: Path | None = None) -> None:
     with engine.begin() as conn:
         conn.execute(
             text("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', :v)"),
-            {"v": str(schema.SCHEMA_VERSION)},
+            {"v": str(SCHEMA_VERSION)},
         )
 
 

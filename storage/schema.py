@@ -8,7 +8,8 @@ Conventions, chosen for bulk-load speed and stable ordering:
 - Bulk writes go through SQLAlchemy Core / the DBAPI ``executemany`` (``storage.upsert``); the
   ORM classes here are for schema, typed reads and small writes.
 
-Bump ``SCHEMA_VERSION`` on any change here: the cache is rebuilt (it is only a cache).
+Bump ``SCHEMA_VERSION`` (``storage/version.py``) on any change here: the cache is rebuilt
+(it is only a cache).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+from storage.version import SCHEMA_VERSION as SCHEMA_VERSION
 
 
 class Meta(SQLModel, table=True):

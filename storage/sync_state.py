@@ -7,8 +7,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from storage.schema import RESOURCE_TABLES
-
 _COLUMNS = ("resource", "last_success_at", "last_attempt_at", "cursor", "resume_after_id",
             "full_sync_id", "last_error", "row_count")
 
@@ -57,5 +55,7 @@ def write_state(conn: Connection, resource: str, **changes: Any) -> None:
 
 
 def count_rows(conn: Connection, resource: str) -> int:
+    from storage.schema import RESOURCE_TABLES  # lazy: readers of sync state need no ORM
+
     table = RESOURCE_TABLES[resource].__tablename__  # type: ignore[attr-defined]
     return int(conn.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar_one())

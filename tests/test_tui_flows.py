@@ -167,3 +167,22 @@ async def test_hostile_strings_render_literally(tmp_path, demo_world):
         text = screen(app)
         assert "[bold red]x[/]" in text  # markup shown, not applied
         assert "\x1b" not in text and "pwn\x07" not in text
+
+
+async def test_palette_go_to_opens_the_user(tmp_path, demo_world_session):
+    from screens.detail_screen import DetailScreen
+
+    priya = next(u for u in demo_world_session.collection("users").values()
+                 if u["email"].startswith("priya.raman"))
+    app = make_app(make_services(tmp_path, demo_world_session))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"priya")
+        await pilot.pause(0.5)
+        assert "user: priya.raman" in screen(app)
+        app.go_to("user", priya["id"])
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, DetailScreen)
+        assert "priya.raman" in screen(app)

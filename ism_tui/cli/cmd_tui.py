@@ -9,6 +9,9 @@ import sys
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-sync", action="store_true",
                         help="do not sync on start (work from the cache)")
+    parser.add_argument("--tab", default="triage",
+                        choices=["triage", "accounts", "invites", "workspaces", "analytics"],
+                        help="the tab to open on (default: triage)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     from ism_tui.app import ISMApp
 
     try:
-        ISMApp(services, sync_on_start=not getattr(args, "no_sync", False)).run()
+        ISMApp(services, sync_on_start=not args.no_sync, initial_tab=args.tab).run()
     finally:
         services.close()
     return 0
