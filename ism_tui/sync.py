@@ -10,6 +10,8 @@ apply tombstones as deletions. Writes run in a thread with short transactions; r
 from __future__ import annotations
 
 import asyncio
+import functools
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -27,6 +29,9 @@ if TYPE_CHECKING:
     from ism_tui.services import Services
 
 CURSOR_OVERLAP = timedelta(seconds=60)
+# One writer at a time, queued in Python: SQLite's own busy handler sleeps in steps of up to
+# 100 ms, which idles the writers of concurrently synced resources.
+_WRITE_LOCK = threading.Lock()
 NOT_PERMITTED = "not permitted for this role"
 # Biggest first, so the long poles start early under the concurrency bound.
 SYNC_ORDER = ("workspaces", "usage", "users", "invites", "usage_periods", "audit", "customers",
@@ -163,19 +168,41 @@ async def _sync_resource(services: Services, client: ConsoleClient, resource: st
     else:
         since = _minus_overlap(state.cursor)
     high_water = state.cursor
+    # Pipelined: page N is written (in a thread) while page N+1 is fetched and validated.
+    # ``run_in_executor`` submits the write at once, so a cancelled sync still commits it;
+    # progress counts a page only once it is committed.
+    loop = asyncio.get_running_loop()
+    writing: asyncio.Future[None] | None = None
+    in_flight = (0, 0)
+
+    async def committed() -> None:
+        assert writing is not None
+        await writing
+        rep.rows += in_flight[0]
+        rep.deleted += in_flight[1]
+        rep.pages += 1
+        emit(SyncProgress(resource, rep.rows, state.row_count or None, "page"))
+
     try:
-        async for page in client.iter_pages(resource, after_id=after_id, updated_since=since,
-                                            limit=services.settings.settings.page_size):
-            for item in page.items:
-                stamp = item.updated_at.isoformat().replace("+00:00", "Z")
-                if high_water is None or stamp > high_water:
-                    high_water = stamp
-            await asyncio.to_thread(_write_page, engine, resource, page.items, page.deleted,
-                                    gen, page.next_after_id if mode == "full" else None)
-            rep.rows += len(page.items)
-            rep.deleted += len(page.deleted)
-            rep.pages += 1
-            emit(SyncProgress(resource, rep.rows, state.row_count or None, "page"))
+        try:
+            async for page in client.iter_pages(resource, after_id=after_id,
+                                                updated_since=since,
+                                                limit=services.settings.settings.page_size):
+                for item in page.items:
+                    stamp = item.updated_at.isoformat().replace("+00:00", "Z")
+                    if high_water is None or stamp > high_water:
+                        high_water = stamp
+                if writing is not None:
+                    await committed()
+                writing = loop.run_in_executor(None, functools.partial(
+                    _write_page, engine, resource, page.items, page.deleted, gen,
+                    page.next_after_id if mode == "full" else None))
+                in_flight = (len(page.items), len(page.deleted))
+            if writing is not None:
+                await committed()
+        finally:
+            if writing is not None and not writing.done():
+                await asyncio.wait([writing])  # never leave a write running unobserved
         rep.pruned = await asyncio.to_thread(_finish, engine, resource, gen, high_water)
         emit(SyncProgress(resource, rep.rows, rep.rows, "done", done=True))
     except PermissionDenied as exc:
@@ -209,9 +236,11 @@ def _minus_overlap(cursor: str | None) -> str | None:
 
 
 def _mark_start(engine: Engine, resource: str, gen: str, after_id: str | None) -> None:
-    from storage.sync_state import write_state
+    from storage.bulk_indexes import defer_indexes
+    from storage.sync_state import table_name, write_state
 
-    with engine.begin() as conn:
+    with _WRITE_LOCK, engine.begin() as conn:
+        defer_indexes(conn, table_name(resource))
         write_state(conn, resource, full_sync_id=gen, resume_after_id=after_id,
                     last_attempt_at=_now())
 
@@ -225,17 +254,19 @@ def _write_page(engine: Engine, resource: str, items: list[m.Resource], deleted:
 
     make = ROW_MAKERS[resource]
     rows = [make(item) for item in items]
-    with engine.begin() as conn:
+    with _WRITE_LOCK, engine.begin() as conn:
         upsert_rows(conn, resource, rows, deleted, sync_gen=gen)
         if gen is not None:
             write_state(conn, resource, resume_after_id=resume_after)
 
 
 def _finish(engine: Engine, resource: str, gen: str | None, cursor: str | None) -> int:
-    from storage.sync_state import count_rows, write_state
+    from storage.bulk_indexes import restore_indexes
+    from storage.sync_state import count_rows, table_name, write_state
     from storage.upsert import prune_generation
 
-    with engine.begin() as conn:
+    with _WRITE_LOCK, engine.begin() as conn:
+        restore_indexes(conn, table_name(resource))
         pruned = prune_generation(conn, resource, gen) if gen is not None else 0
         write_state(conn, resource, cursor=cursor, last_success_at=_now(), last_error=None,
                     resume_after_id=None, full_sync_id=None,
@@ -246,7 +277,7 @@ def _finish(engine: Engine, resource: str, gen: str | None, cursor: str | None) 
 def _record_error(engine: Engine, resource: str, message: str, permitted_skip: bool) -> None:
     from storage.sync_state import count_rows, write_state
 
-    with engine.begin() as conn:
+    with _WRITE_LOCK, engine.begin() as conn:
         changes: dict[str, Any] = {"last_error": message, "last_attempt_at": _now()}
         if permitted_skip:
             changes.update(last_success_at=_now(), row_count=count_rows(conn, resource))

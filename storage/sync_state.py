@@ -54,6 +54,12 @@ def write_state(conn: Connection, resource: str, **changes: Any) -> None:
     )
 
 
+def table_name(resource: str) -> str:
+    from storage.schema import RESOURCE_TABLES
+
+    return str(RESOURCE_TABLES[resource].__tablename__)  # type: ignore[attr-defined]
+
+
 def count_rows(conn: Connection, resource: str) -> int:
     from storage.schema import RESOURCE_TABLES  # lazy: readers of sync state need no ORM
 

@@ -1,0 +1,200 @@
+"""Sync of the 100k scale scenario over loopback into an empty cache, then an incremental sync
+with 1% of workspaces, users and invites changed; and, in the same run, two baselines over the
+same workspace rows: (a) raw ``json.loads`` + ``sqlite3.executemany`` upsert, (b) SQLModel
+``Session.add_all``. The simulator runs in its own process so its memory is not counted.
+
+Targets: full sync <= 5 s; workspace rows >= 40% of the raw baseline's rows/s and >= 5x the ORM
+baseline's; incremental <= 0.5 s; peak RSS <= 300 MB.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+SCALE = 100_000
+ORM_SAMPLE = 20_000
+
+
+def driver() -> None:
+    """In its own process: serve the scale scenario; on stdin ``touch F`` changes a share F of
+    workspaces, users and invites (as Console would) and answers ``DONE n``."""
+    from ism_tui.sim.testing import start_simulator
+    from ism_tui.sim.world import build_world
+
+    world = build_world("scale", seed=7, scale=SCALE)
+    sim = start_simulator(world)
+    print(f"READY {sim.base_url}", flush=True)
+    for line in sys.stdin:
+        cmd = line.split()
+        if cmd and cmd[0] == "touch":
+            share = float(cmd[1])
+            sim.advance(60)
+            n = 0
+            for resource in ("workspaces", "users", "invites"):
+                objs = list(world.collection(resource))
+                step = max(int(1 / share), 1)
+                for obj_id in objs[::step]:
+                    sim.patch(resource, obj_id, {})
+                    n += 1
+            print(f"DONE {n}", flush=True)
+        elif cmd and cmd[0] == "quit":
+            break
+    sim.stop()
+
+
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _raw_pages(base_url: str) -> list[bytes]:
+    import httpx
+
+    pages, after = [], None
+    with httpx.Client(base_url=base_url, headers={"Authorization": "Bearer demo-operator"},
+                      timeout=60) as c:
+        while True:
+            params: dict[str, Any] = {"limit": 1000} | ({"after_id": after} if after else {})
+            r = c.get("/workspaces", params=params)
+            r.raise_for_status()
+            pages.append(r.content)
+            after = json.loads(r.content).get("next_after_id")
+            if not after:
+                return pages
+
+
+RAW_COLUMNS = ("id", "name", "owner_user_id", "owner_email", "customer_id", "template_alias",
+               "target_id", "status", "created_at", "last_used_at", "updated_at", "apps")
+
+
+def raw_baseline(pages: list[bytes], path: Path) -> tuple[int, float]:
+    """json.loads + executemany upsert of the same workspace objects into a plain table."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    cols = ", ".join(RAW_COLUMNS)
+    conn.execute(f"CREATE TABLE w ({cols}, PRIMARY KEY (id))")
+    marks = ", ".join("?" for _ in RAW_COLUMNS)
+    updates = ", ".join(f"{c}=excluded.{c}" for c in RAW_COLUMNS[1:])
+    sql = f"INSERT INTO w ({cols}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {updates}"
+    rows = 0
+    t = time.perf_counter()
+    for page in pages:
+        items = json.loads(page)["items"]
+        conn.executemany(sql, [
+            (o["id"], o["name"], o.get("owner_user_id"), o.get("owner_email"),
+             o.get("customer_id"), o.get("template_alias"), o.get("target_id"),
+             o.get("status"), o.get("created_at"), o.get("last_used_at"), o.get("updated_at"),
+             json.dumps(o.get("apps") or [])) for o in items])
+        conn.commit()
+        rows += len(items)
+    seconds = time.perf_counter() - t
+    conn.close()
+    return rows, seconds
+
+
+def orm_baseline(pages: list[bytes], path: Path) -> tuple[int, float]:
+    """The same objects through pydantic + ``storage.rows`` + SQLModel ``Session.add_all``."""
+    from sqlmodel import Session, SQLModel, create_engine
+
+    from ism_tui.api.models import Workspace
+    from storage.rows import workspace_row
+    from storage.schema import WorkspaceRow
+
+    engine = create_engine(f"sqlite:///{path}")
+    SQLModel.metadata.create_all(engine)
+    rows = 0
+    t = time.perf_counter()
+    for page in pages:
+        if rows >= ORM_SAMPLE:
+            break
+        items = [Workspace.model_validate(o) for o in json.loads(page)["items"]]
+        with Session(engine) as session:
+            session.add_all([WorkspaceRow(**workspace_row(w)) for w in items])
+            session.commit()
+        rows += len(items)
+    seconds = time.perf_counter() - t
+    engine.dispose()
+    return rows, seconds
+
+
+def main() -> dict[str, Any]:
+    import asyncio
+
+    from ism_tui.services import build_services
+    from ism_tui.sync import run_sync
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from bench.bench_sync import driver; driver()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        cwd=Path(__file__).resolve().parent.parent)
+    assert proc.stdin and proc.stdout
+    started = time.perf_counter()
+    ready = proc.stdout.readline().split()
+    if not ready or ready[0] != "READY":
+        raise SystemExit("the simulator did not start")
+    url = ready[1]
+    print(f"simulator (scale {SCALE:,}) ready in {time.perf_counter() - started:.1f} s")
+    figures: dict[str, Any] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="ism-bench-sync-") as tmp:
+            config = Path(tmp) / "bench.toml"
+            config.write_text(f'[profiles.bench]\nurl = "{url}"\nconcurrency = 4\n',
+                              encoding="utf-8")
+            services = build_services("bench", config, token="demo-operator",
+                                      cache_dir=Path(tmp) / "cache")
+            full = asyncio.run(run_sync(services, full=True))
+            if not full.ok:
+                raise SystemExit(f"full sync failed: {full.errors}")
+            by = {r.resource: r for r in full.resources}
+            ws = by["workspaces"]
+            figures["full_s"] = full.seconds
+            figures["full_rows"] = {r.resource: r.rows for r in full.resources}
+            figures["workspace_rows_per_s"] = round(ws.rows / ws.seconds)
+            proc.stdin.write("touch 0.01\n")
+            proc.stdin.flush()
+            touched = int(proc.stdout.readline().split()[1])
+            inc = asyncio.run(run_sync(services))
+            figures["incremental_s"] = inc.seconds
+            figures["incremental_changed_objects"] = touched
+            figures["incremental_rows"] = {r.resource: r.rows for r in inc.resources}
+            with services.engine.connect() as conn:
+                figures["integrity"] = conn.exec_driver_sql(
+                    "PRAGMA integrity_check").scalar_one()
+            services.close()
+            figures["peak_rss_mb"] = _peak_rss_mb()  # before the baselines hold their pages
+            pages = _raw_pages(url)
+            raw_rows, raw_s = raw_baseline(pages, Path(tmp) / "raw.sqlite")
+            orm_rows, orm_s = orm_baseline(pages, Path(tmp) / "orm.sqlite")
+    finally:
+        proc.stdin.write("quit\n")
+        proc.stdin.flush()
+        proc.wait(timeout=30)
+    figures["raw_rows_per_s"] = round(raw_rows / raw_s)
+    figures["orm_rows_per_s"] = round(orm_rows / orm_s)
+    figures["ratio_vs_raw"] = round(figures["workspace_rows_per_s"] / figures["raw_rows_per_s"],
+                                    2)
+    figures["ratio_vs_orm"] = round(figures["workspace_rows_per_s"] / figures["orm_rows_per_s"],
+                                    1)
+    total = sum(figures["full_rows"].values())
+    print(f"full sync: {figures['full_s']:.2f} s for {total:,} rows "
+          f"({json.dumps(figures['full_rows'])}) (target <= 5 s)")
+    print(f"workspaces: {figures['workspace_rows_per_s']:,} rows/s incl. HTTP; raw baseline "
+          f"{figures['raw_rows_per_s']:,} rows/s (ratio {figures['ratio_vs_raw']}, target >= "
+          f"0.4); ORM add_all {figures['orm_rows_per_s']:,} rows/s on {orm_rows:,} rows (ratio "
+          f"{figures['ratio_vs_orm']}x, target >= 5x)")
+    print(f"incremental after {touched:,} changed objects: {figures['incremental_s']:.2f} s "
+          f"(target <= 0.5 s); peak RSS {figures['peak_rss_mb']} MB (target <= 300 MB); "
+          f"integrity_check: {figures['integrity']}")
+    return figures
+
+
+if __name__ == "__main__":
+    main()
