@@ -50,10 +50,11 @@ class AccountsPane(Vertical):
             yield CustomersPane(self.engine)
             yield UsersPane(self.engine)
 
-    def action_show(self, which: str) -> None:
+    def action_show(self, which: str, focus: bool = True) -> None:
         self.query_one(ContentSwitcher).current = which
         pane = self.query_one(f"#{which}", ListPane)
-        pane.table.focus()
+        if focus:  # focusing inside a hidden tab would switch TabbedContent to it
+            pane.table.focus()
         label = Text()
         for key, name in (("c", "customers"), ("u", "users")):
             label.append(f" {key} {name} ", "reverse bold" if name == which else "")
@@ -61,7 +62,7 @@ class AccountsPane(Vertical):
         self.query_one("#accounts-switch", Static).update(label)
 
     def on_mount(self) -> None:
-        self.action_show("customers")
+        self.action_show("customers", focus=False)
 
     @property
     def current(self) -> ListPane:

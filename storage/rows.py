@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -17,6 +18,7 @@ from ism_tui.text import clean
 Row = dict[str, Any]
 
 
+@lru_cache(maxsize=65536)
 def iso(value: datetime | date | None) -> str | None:
     """ISO 8601 text that sorts correctly: UTC with microseconds and a ``Z``."""
     if value is None:

@@ -119,3 +119,20 @@ async def test_read_only_refuses_everything(tmp_path, sim):
         text = screen(app)
         assert "read-only" in text
         assert "▶" not in text  # nothing is offered as allowed
+
+
+async def test_sync_on_start_fills_an_empty_cache_and_stays_on_triage(tmp_path, sim):
+    from tui_support import frozen
+
+    from ism_tui.app import ISMApp
+
+    services = make_services(tmp_path, sim.world, url=sim.base_url, load=False)
+    app = ISMApp(services, clock=frozen, sync_on_start=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)
+        text = screen(app)
+        assert "synced just now" in text
+        assert "24 blockers" in text
+        assert app.query_one("#tabs").active == "tab-triage"

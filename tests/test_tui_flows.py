@@ -186,3 +186,26 @@ async def test_palette_go_to_opens_the_user(tmp_path, demo_world_session):
         await pilot.pause(0.3)
         assert isinstance(app.screen, DetailScreen)
         assert "priya.raman" in screen(app)
+
+
+async def test_analytics_empty_selection_is_diagnosed_and_exported(tmp_path, demo_world_session):
+    app = make_app(make_services(tmp_path, demo_world_session))
+    async with app.run_test(size=(100, 60)) as pilot:
+        await pilot.pause()
+        await pilot.press("5", "c", *"Granite", "enter")
+        await pilot.pause()
+        await pilot.press("p", *"7d", "enter")
+        await pilot.pause()
+        text = screen(app)
+        pane = app.query_one("#analytics")
+        assert pane.view.status == "empty" and "Granite Civil" in pane.view.scope_label
+        assert "✖ EMPTY" in text
+        holding = {f.reason for f in pane.view.diagnosis if f.holds}
+        assert "not_running" in holding
+        assert "✖ HOLDS Whether the workspaces were running" in text
+        await pilot.press("e", "x")
+        await pilot.pause()
+    exports = tmp_path / "exports"
+    escalation = next(exports.glob("analytics-escalation-*.md")).read_text()
+    assert "selected_period" in escalation and "reconciliation_status" in escalation
+    assert list(exports.glob("usage-*.csv")) and list(exports.glob("usage-*.json"))
