@@ -101,6 +101,8 @@ def child(cache_dir: str, stock: bool, started: float) -> None:
                 table.action_page(1)
                 repaint(table)
                 page.append(time.perf_counter() - t)
+            figures["filter_ms_by_text"] = {w or "(cleared)": round(x * 1000, 1) for w, x in zip(
+                ("a", "ap", "api", "api-", "ml", "web-d", "x", ""), filt, strict=True)}
             figures["filter_ms_median"] = round(statistics.median(filt) * 1000, 1)
             figures["filter_ms_max"] = round(max(filt) * 1000, 1)
             figures["page_down_ms_median"] = round(statistics.median(page) * 1000, 1)
