@@ -65,6 +65,7 @@ class ISMApp(App[None]):
         Binding("4", "tab('workspaces')", "Workspaces", show=False),
         Binding("5", "tab('analytics')", "Analytics", show=False),
         Binding("r", "sync", "Sync"),
+        Binding("A", "audit", "Audit", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -321,6 +322,11 @@ class ISMApp(App[None]):
 
     # ------------------------------------------------------------------ help and palette
 
+    def action_audit(self) -> None:
+        from screens.audit import AuditScreen
+
+        self.push_screen(AuditScreen(self.services.engine))
+
     def action_help(self) -> None:
         from screens.help import HelpScreen
 
@@ -345,4 +351,6 @@ class ISMApp(App[None]):
                             lambda: self.query_one(AnalyticsPane).action_pick_period())
         yield SystemCommand("Analytics customer", "Pick the analytics scope (key c)",
                             lambda: self.query_one(AnalyticsPane).action_pick_scope())
+        yield SystemCommand("Audit trail", "Every action attempt, newest first (key A)",
+                            self.action_audit)
         yield SystemCommand("Keys", "Every key binding (key ?)", self.action_help)

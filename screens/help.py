@@ -16,6 +16,7 @@ KEYS: list[tuple[str, str, str]] = [
     ("Everywhere", "1 … 5", "Triage, Accounts, Invites, Workspaces, Analytics tabs"),
     ("Everywhere", "tab / shift+tab", "move focus"),
     ("Everywhere", "r", "sync now (incremental)"),
+    ("Everywhere", "A", "audit trail of actions (who, what, which object, result)"),
     ("Everywhere", "ctrl+p", "command palette: go to customer / user / workspace, actions"),
     ("Everywhere", "?", "this help"),
     ("Everywhere", "q / ctrl+q", "quit"),

@@ -136,3 +136,29 @@ async def test_sync_on_start_fills_an_empty_cache_and_stays_on_triage(tmp_path, 
         assert "synced just now" in text
         assert "24 blockers" in text
         assert app.query_one("#tabs").active == "tab-triage"
+
+
+async def test_stop_updates_the_table_and_the_audit_view(tmp_path, sim):
+    from screens.audit import AuditScreen
+    from screens.list_pane import ListPane
+
+    ws = _find(sim.world, "workspaces", status="running", customer_id=_find(
+        sim.world, "customers", name="Copperleaf Energy")["id"])
+    services = make_services(tmp_path, sim.world, url=sim.base_url)
+    app = make_app(services)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        menu = await _open_menu(pilot, app, "4", ws["id"])
+        await _choose(pilot, menu, "stop")
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        row = app.query_one("#workspaces", ListPane).table.row_at(0)
+        assert row["id"] == ws["id"] and row["status"] == "stopping"
+        assert "stop pending" in screen(app) or "stop running" in screen(app)
+        await pilot.press("A")
+        await pilot.pause()
+        assert isinstance(app.screen, AuditScreen)
+        await pilot.pause(0.2)
+        text = screen(app)
+        assert "succeeded" in text and "confirmed" in text and ws["name"][:10] in text

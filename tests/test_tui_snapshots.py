@@ -30,6 +30,7 @@ SCREENS: dict[str, tuple[str, list[str]]] = {
     "analytics-admin": ("demo-admin", ["5"]),
     "analytics-member": ("demo-member", ["5"]),
     "help": ("demo-operator", ["question_mark"]),
+    "audit": ("demo-operator", ["A"]),
 }
 
 
