@@ -17,6 +17,7 @@ import difflib
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from ism_tui.analytics.periods import Period
@@ -82,8 +83,16 @@ class SelectionFacts:
     unreconciled: list[tuple[CustomerRef, date, str]] = field(default_factory=list)
 
 
+@lru_cache(maxsize=4096)
 def _normal(name: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", name.casefold()).split())
+
+
+def _similar(a: str, b: str, cutoff: float = 0.8) -> bool:
+    """difflib ratio >= cutoff, with its cheap upper bounds first (most pairs stop there)."""
+    matcher = difflib.SequenceMatcher(None, a, b)
+    return (matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff
+            and matcher.ratio() >= cutoff)
 
 
 def lookalike_customers(target: CustomerRef, everyone: list[CustomerRef]) -> list[CustomerRef]:
@@ -94,9 +103,7 @@ def lookalike_customers(target: CustomerRef, everyone: list[CustomerRef]) -> lis
         other = _normal(c.name)
         if c.id == target.id or not other or not mine:
             continue
-        if other.startswith(mine) or mine.startswith(other) or (
-            difflib.SequenceMatcher(None, mine, other).ratio() >= 0.8
-        ):
+        if other.startswith(mine) or mine.startswith(other) or _similar(mine, other):
             found.append(c)
     return found
 

@@ -57,7 +57,7 @@ def recompute_blockers(engine: Engine, clock: Clock | None = None) -> int:
     blockers = evaluate(snap, diagnose)
     rows = [{"id": b.id, "case": b.case, "severity": b.severity, "customer_id": b.customer_id,
              "subject_type": b.subject_type, "subject_id": b.subject_id, "summary": b.summary,
-             "since": b.since, "payload": orjson.dumps(b.to_dict()).decode()}
+             "since": b.since, "payload": orjson.dumps(b).decode()}  # dataclasses natively
             for b in blockers]
     triage_io.replace_blockers(engine, rows)
     return len(rows)
