@@ -127,9 +127,10 @@ class ISMApp(App[None]):
         if self.syncing:
             return
         when = oldest_success(self.services.engine)
-        if self.last_sync_error:
-            stamp = when.strftime("%H:%M") if when else "never"
-            header.show_sync(f"offline: showing cache from {stamp} ", "bold yellow")
+        if self.last_sync_error and when is None:
+            header.show_sync("offline: showing cache (sync failed) ", "bold yellow")
+        elif self.last_sync_error and when is not None:
+            header.show_sync(f"offline: showing cache from {when:%H:%M} ", "bold yellow")
         elif when is None:
             header.show_sync("not synced yet: press r ", "bold yellow")
         else:

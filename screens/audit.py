@@ -77,7 +77,9 @@ class AuditScreen(ModalScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(WindowTable).focus()
+        table = self.query_one(WindowTable)
+        table.empty_text = "(no action attempts recorded in this cache yet)"
+        table.focus()
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -26,6 +26,10 @@ class TriagePane(ListPane):
         super().__init__(ListingSource(engine, BLOCKERS), BLOCKER_COLUMNS, self._describe,
                          "blockers", id="triage")
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.table.empty_text = "(no blockers in the cache; press r to sync if it is empty)"
+
     def _describe(self, row: dict[str, Any]) -> Text:
         blocker = get_blocker(self.engine, row["id"])
         if blocker is None:

@@ -91,6 +91,7 @@ class WindowTable(ScrollView, can_focus=True):
         self.total = 0
         self._cache: dict[int, Row] = {}
         self._counted = False
+        self.empty_text = "(no rows in the cache: press r to sync)"
 
     # ------------------------------------------------------------------ data
 
@@ -163,7 +164,8 @@ class WindowTable(ScrollView, can_focus=True):
         row = self.row_at(index)
         if row is None:
             if index == 0 and self._counted and self.total == 0:
-                empty = "  (no rows match the filter)" if self.filter_text else "  (no rows)"
+                empty = "  (no rows match the filter)" if self.filter_text else \
+                    f"  {self.empty_text}"
                 return Strip([Segment(set_cell_size(empty, width), Style(dim=True))], width)
             return Strip.blank(width, self.rich_style)
         base = self.rich_style

@@ -18,7 +18,7 @@ from ism_tui.services import Services, build_services
 from ism_tui.sim.state import BUILD_SECONDS
 from ism_tui.sim.testing import SimHandle, running_simulator
 from ism_tui.sync import SyncProgress, run_sync, sync_object
-from storage.sync_state import read_state
+from storage.sync_state import read_state, table_name
 
 FAST = RetryPolicy(attempts=8, timeout=20, wait_initial=0.001, wait_max=0.02,
                    max_retry_after=0.05)
@@ -109,14 +109,19 @@ def test_token_revoked_mid_sync_is_reported_and_cache_is_intact(
         sim: SimHandle, tmp_path: Path) -> None:
     services = services_for(sim, tmp_path, page_size=300)
 
+    committed_first: list[str] = []
+
     def revoke_after_first_page(p: SyncProgress) -> None:
-        if p.phase == "page":
+        # "page" is emitted once the page is committed; whichever resource gets there
+        # first must keep its rows after the sync fails.
+        if p.phase == "page" and not committed_first:
+            committed_first.append(p.resource)
             sim.revoke_token("demo-operator")
     report = asyncio.run(run_sync(services, progress=revoke_after_first_page))
     assert not report.ok
     assert "token was rejected (401)" in " ".join(report.errors)
     assert "demo-operator" not in " ".join(report.errors)
-    assert intact(services) and count(services, "usage") > 0
+    assert intact(services) and count(services, table_name(committed_first[0])) > 0
 
 
 def test_interrupted_full_sync_resumes_where_it_stopped(sim: SimHandle, tmp_path: Path) -> None:
@@ -197,3 +202,22 @@ def test_sync_object_refreshes_one_workspace(sim: SimHandle, tmp_path: Path) -> 
         assert conn.exec_driver_sql(
             "SELECT name FROM workspaces WHERE id='ws-000088'").scalar_one() == \
             "imaging-pipeline-v2"
+
+
+def test_hostile_names_keep_every_playbook_case_and_stay_literal(
+        sim: SimHandle, tmp_path: Path) -> None:
+    from ism_tui.triage.playbook import CASES
+    from ism_tui.triage.store import list_blockers
+
+    sim.set_faults("hostile,extra_fields")
+    services = services_for(sim, tmp_path)
+    report = asyncio.run(run_sync(services))
+    assert report.ok, report.errors
+    blockers = list_blockers(services.engine)
+    assert {b.case for b in blockers} == set(CASES)  # decorated names change no diagnosis
+    reasons = {b.reason for b in blockers if b.case == "analytics_empty"}
+    assert reasons == {"scope", "period", "reconciliation", "not_running", "provider_delay"}
+    with services.engine.connect() as conn:
+        names = [r[0] for r in conn.exec_driver_sql("SELECT name FROM customers")]
+    assert all("\x1b" not in n for n in names)
+    assert any("[" in n for n in names)  # markup kept as text, rendered literally later

@@ -52,8 +52,9 @@ HOSTILE_STRINGS: tuple[str, ...] = (
     "\u202eevil\u202c مرحبا",
 )
 # Fields that hold names and descriptions (never ids, emails, enums or timestamps).
+# Human-readable text only: ``detail`` of audit events is machine data (JSON) and stays intact.
 HOSTILE_FIELDS = frozenset((
-    "name", "display_name", "customer_name", "template_name", "detail", "message",
+    "name", "display_name", "customer_name", "template_name", "message",
     "state_reason", "reason", "error", "output", "launch_action",
 ))
 EXTRA_FIELDS: dict[str, Any] = {
