@@ -117,7 +117,8 @@ def orm_baseline(pages: list[bytes], path: Path) -> tuple[int, float]:
             break
         items = [Workspace.model_validate(o) for o in json.loads(page)["items"]]
         with Session(engine) as session:
-            session.add_all([WorkspaceRow(**workspace_row(w)) for w in items])
+            session.add_all([WorkspaceRow(**workspace_row(w.model_dump(mode="json")))
+                             for w in items])
             session.commit()
         rows += len(items)
     seconds = time.perf_counter() - t

@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ism_tui.api import models as m
 from ism_tui.api.errors import ApiError, AuthError, PermissionDenied
 
 if TYPE_CHECKING:
@@ -221,10 +220,9 @@ async def _sync_resource(services: Services, client: ConsoleClient, resource: st
             async for page in client.iter_pages(resource, after_id=after_id,
                                                 updated_since=since,
                                                 limit=services.settings.settings.page_size):
-                for item in page.items:
-                    stamp = item.updated_at.isoformat().replace("+00:00", "Z")
-                    if high_water is None or stamp > high_water:
-                        high_water = stamp
+                newest = _newest(page.items)
+                if newest is not None and (high_water is None or newest > high_water):
+                    high_water = newest
                 if writing is not None:
                     await committed()
                 writing = loop.run_in_executor(None, functools.partial(
@@ -261,6 +259,18 @@ async def _sync_resource(services: Services, client: ConsoleClient, resource: st
     return rep
 
 
+def _newest(items: Sequence[Any]) -> str | None:
+    """The latest ``updated_at`` of a page, as cache text (the incremental cursor)."""
+    from storage.rows import iso
+
+    if not items:
+        return None
+    try:
+        return iso(max(item.updated_at for item in items))
+    except TypeError:  # naive and aware timestamps mixed: compare them as cache text
+        return max(str(iso(item.updated_at)) for item in items)
+
+
 def _minus_overlap(cursor: str | None) -> str | None:
     if cursor is None:
         return None
@@ -278,15 +288,15 @@ def _mark_start(engine: Engine, resource: str, gen: str, after_id: str | None) -
                     last_attempt_at=_now())
 
 
-def _write_page(engine: Engine, resource: str, items: list[m.Resource], deleted: list[str],
+def _write_page(engine: Engine, resource: str, items: Sequence[Any], deleted: list[str],
                 gen: str | None, resume_after: str | None) -> None:
     """One page in one transaction: rows, tombstones, and (full sync) the resume point."""
-    from storage.rows import ROW_MAKERS
+    from storage.rows import ROW_MAKERS, wire_dicts
     from storage.sync_state import write_state
     from storage.upsert import upsert_rows
 
     make = ROW_MAKERS[resource]
-    rows = [make(item) for item in items]
+    rows = list(map(make, wire_dicts(items)))
     with _writing(engine) as conn:
         upsert_rows(conn, resource, rows, deleted, sync_gen=gen)
         if gen is not None:
@@ -343,7 +353,7 @@ async def fetch_build_logs(services: Services, build_id: str, *, page_size: int 
         while True:
             page = await client.build_logs(build_id, after=after, limit=page_size)
             if page.items:
-                rows = [build_log_row(x) for x in page.items]
+                rows = [build_log_row(x.model_dump(mode="json")) for x in page.items]
                 await asyncio.to_thread(store.store_log_rows, services.engine, rows)
                 added += len(rows)
                 after = page.items[-1].id

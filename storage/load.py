@@ -27,14 +27,14 @@ def load_wire(engine: Engine, resource: str, objects: Iterable[dict[str, Any]]) 
         if item.deleted:
             deleted.append(item.id)
         else:
-            rows.append(make(item))
+            rows.append(make(item.model_dump(mode="json")))
     with engine.begin() as conn:
         upsert_rows(conn, resource, rows, deleted)
     return len(rows)
 
 
 def load_build_logs(engine: Engine, logs: Iterable[dict[str, Any]]) -> int:
-    rows = [build_log_row(m.BuildLog.model_validate(x)) for x in logs]
+    rows = [build_log_row(m.BuildLog.model_validate(x).model_dump(mode="json")) for x in logs]
     with engine.begin() as conn:
         upsert_build_logs(conn, rows)
     return len(rows)

@@ -119,7 +119,7 @@ def test_store_log_rows_appends_for_follow_mode(demo_engine, logs) -> None:
     last = bl.last_log_id(demo_engine, FAILED_BUILD)
     new = build_log_row(BuildLog.model_validate({
         **logs[-1], "id": last + 1, "output": "follow-up line", "level": "info",
-        "stage": "init"}))
+        "stage": "init"}).model_dump(mode="json"))
     assert bl.store_log_rows(demo_engine, [new]) == 1
     after = bl.read_after(demo_engine, FAILED_BUILD, last)
     assert [x.output for x in after] == ["follow-up line"]

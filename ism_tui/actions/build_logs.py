@@ -97,7 +97,7 @@ class BuildLogService:
                 page = await client.build_logs(build_id, after=after, limit=self.page_size)
                 items: list[BuildLog] = list(page.items)
                 if items:
-                    rows = [build_log_row(x) for x in items]
+                    rows = [build_log_row(x.model_dump(mode="json")) for x in items]
                     await asyncio.to_thread(store.store_log_rows, self.engine, rows)
                     added += len(rows)
                     after = items[-1].id

@@ -8,17 +8,17 @@ The token lives only in the request headers: it is never logged, put in a messag
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 import orjson
 import stamina
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
+from ism_tui.api import bulk
 from ism_tui.api import models as m
 from ism_tui.api.errors import (
     ApiError,
@@ -50,9 +50,13 @@ class MalformedResponse(ContractViolation):
 
 @dataclass
 class PageResult:
-    """One keyset page: live objects, tombstone ids, and where the next page starts."""
+    """One keyset page: live objects, tombstone ids, and where the next page starts.
 
-    items: list[m.Resource]
+    ``items`` are the fast decoder's structs (``api.bulk``): the same attribute names and
+    values as the resource's pydantic model.
+    """
+
+    items: list[Any]
     deleted: list[str]
     next_after_id: str | None
     raw_count: int = 0
@@ -73,12 +77,6 @@ class ClientOptions:
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-
-
-@cache
-def _list_adapter(resource: str) -> TypeAdapter[list[m.Resource]]:
-    item: Any = m.LIST_RESOURCES[resource]
-    return TypeAdapter(list[item])  # type: ignore[valid-type]
 
 
 def origin_of(url: str) -> str:
@@ -134,21 +132,12 @@ class ConsoleClient:
             params["updated_since"] = (updated_since if isinstance(updated_since, str)
                                        else updated_since.isoformat().replace("+00:00", "Z"))
         params.update({k: v for k, v in filters.items() if v is not None})
-        body = await self._json("GET", path, params=params)
-        if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-            raise ContractViolation(f"GET {path} returned no 'items' list: the server at "
-                                    f"{self.origin} does not follow the Console API contract")
-        raw_items = body["items"]
-        try:
-            objects = _list_adapter(resource).validate_python(raw_items)
-        except ValidationError as exc:
-            raise self._violation(path, exc) from None
+        body = await self._json("GET", path, params=params,
+                                decode=bulk.page_decoder(resource))
+        objects = body.items
         items = [o for o in objects if not o.deleted]
         deleted = [o.id for o in objects if o.deleted]
-        next_after = body.get("next_after_id")
-        if next_after is not None and not isinstance(next_after, str):
-            raise ContractViolation(f"GET {path}: next_after_id is not a string or null")
-        return PageResult(items, deleted, next_after, len(raw_items))
+        return PageResult(items, deleted, body.next_after_id, len(objects))
 
     async def iter_pages(self, resource: str, *, after_id: str | None = None,
                          updated_since: dt.datetime | str | None = None, limit: int = 1000,
@@ -215,7 +204,9 @@ class ConsoleClient:
     # ------------------------------------------------------------------ plumbing
 
     async def _json(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                    json: Any = None, headers: dict[str, str] | None = None) -> Any:
+                    json: Any = None, headers: dict[str, str] | None = None,
+                    decode: Callable[[bytes], Any] | None = None) -> Any:
+        """The decoded body of a successful response (``decode``: a validating decoder)."""
         policy = self.options.retry
 
         def backoff(exc: Exception) -> bool | float:
@@ -230,11 +221,12 @@ class ConsoleClient:
             wait_initial=policy.wait_initial, wait_max=policy.wait_max,
         ):
             with attempt:
-                return await self._once(method, path, params, json, headers)
+                return await self._once(method, path, params, json, headers, decode)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _once(self, method: str, path: str, params: dict[str, Any] | None, json: Any,
-                    headers: dict[str, str] | None) -> Any:
+                    headers: dict[str, str] | None,
+                    decode: Callable[[bytes], Any] | None = None) -> Any:
         try:
             response = await self._http.request(method, path, params=params, json=json,
                                                 headers=headers)
@@ -253,6 +245,18 @@ class ConsoleClient:
             ) from None
         if response.status_code >= 400:
             raise self._error(method, path, response, content)
+        if decode is not None:
+            try:
+                return decode(content)
+            except bulk.ValidationError as exc:
+                field_path, what = bulk.error_location(exc)
+                raise ContractViolation(
+                    f"{path}: field {field_path!r} {what[:1].lower()}{what[1:]}: the server at "
+                    f"{self.origin} does not follow the Console API contract") from None
+            except bulk.DecodeError as exc:
+                raise MalformedResponse(
+                    f"{method} {path} returned malformed JSON ({exc}; {len(content)} bytes): "
+                    f"the server at {self.origin} does not follow the contract") from None
         try:
             return orjson.loads(content)
         except orjson.JSONDecodeError as exc:
