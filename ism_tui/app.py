@@ -171,8 +171,7 @@ class ISMApp(App[None]):
         pane.query_one("Input").value = subject_id  # type: ignore[attr-defined]
         pane.table.set_filter(subject_id)
         pane.table.focus()
-        # The tab may only now be laid out: open the detail once the table has counted.
-        self.set_timer(0.05, pane.table.action_select)
+        pane.table.select_when_counted()
 
     def reload_all(self) -> None:
         for pane in self.query(ListPane):

@@ -91,6 +91,7 @@ class WindowTable(ScrollView, can_focus=True):
         self.total = 0
         self._cache: dict[int, Row] = {}
         self._counted = False
+        self._select_when_counted = False
         self.empty_text = "(no rows in the cache: press r to sync)"
 
     # ------------------------------------------------------------------ data
@@ -111,6 +112,17 @@ class WindowTable(ScrollView, can_focus=True):
             self.cursor = max(self.total - 1, 0)
         self.refresh()
         self._announce()
+        if self._select_when_counted:
+            self._select_when_counted = False
+            self.action_select()
+
+    def select_when_counted(self) -> None:
+        """Open the current row now if the table has counted, else as soon as it has (a tab
+        that was just switched to counts only once it is laid out)."""
+        if self._counted:
+            self.action_select()
+        else:
+            self._select_when_counted = True
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text
