@@ -214,8 +214,19 @@ class ISMApp(App[None]):
             self.notify(f"Sync failed: {first}{more}. The screens show the cache.",
                         severity="error", timeout=10, markup=False)
         else:
-            rows = sum(r.rows for r in report.resources)
-            self.notify(f"Synced {rows:,} changed rows in {report.seconds:.1f} s.", timeout=3)
+            changed = sum(r.rows + r.deleted if r.changed is None else len(r.changed)
+                          for r in report.resources)
+            self.notify(f"Synced in {report.seconds:.1f} s: {changed:,} rows changed.",
+                        timeout=3)
+        if any(r.resource in ("usage", "usage_periods") and (r.changed is None or r.changed)
+               for r in report.resources):
+            await asyncio.to_thread(self._warm_analytics)
+
+    def _warm_analytics(self) -> None:
+        """Rank the preset periods now so the Analytics tab's first view costs milliseconds."""
+        from ism_tui.analytics.service import AnalyticsService
+
+        AnalyticsService(self.services.engine, clock=self.clock).prepare()
 
     # ------------------------------------------------------------------ exports
 

@@ -24,10 +24,44 @@ class Snapshot:
     build_log_tails: dict[str, list[Row]] = field(default_factory=dict)
     analytics_views: list[Row] = field(default_factory=list)
     analytics_denied: list[Row] = field(default_factory=list)
+    # Diagnose empty-analytics views of these customers only (None: every customer).
+    analytics_customers: set[str] | None = None
 
 
-def _rows(conn: Any, sql: str, json_cols: Iterable[str] = ()) -> list[Row]:
-    result = conn.exec_driver_sql(sql)
+@dataclass
+class Scope:
+    """What changed since blockers were last computed: subjects by id, customers whose
+    every subject must be re-checked, and whether analytics inputs changed."""
+
+    users: set[str] = field(default_factory=set)
+    invites: set[str] = field(default_factory=set)
+    workspaces: set[str] = field(default_factory=set)
+    customers: set[str] = field(default_factory=set)
+    analytics: bool = False
+    analytics_customers: set[str] | None = None  # None: every customer's analytics
+    audit: bool = False  # audit events changed: re-check members refused Analytics
+
+    @property
+    def empty(self) -> bool:
+        return not (self.users or self.invites or self.workspaces or self.customers
+                    or self.analytics or self.audit)
+
+    def params(self) -> dict[str, Any]:
+        out = {k: orjson.dumps(sorted(getattr(self, k))).decode()
+               for k in ("users", "invites", "workspaces", "customers")}
+        out["analytics_customers"] = orjson.dumps(sorted(self.analytics_customers or ())).decode()
+        return out
+
+    def subject_filter(self, kind: str, id_col: str = "id",
+                       customer_col: str = "customer_id") -> str:
+        """SQL condition: the row is a subject of ``kind`` in scope (``:users`` etc. params)."""
+        return (f"({id_col} IN (SELECT value FROM json_each(:{kind}s)) OR "
+                f"{customer_col} IN (SELECT value FROM json_each(:customers)))")
+
+
+def _rows(conn: Any, sql: str, json_cols: Iterable[str] = (),
+          params: dict[str, Any] | None = None) -> list[Row]:
+    result = conn.execute(text(sql), params or {})
     keys = list(result.keys())
     out = []
     for values in result:
@@ -38,24 +72,42 @@ def _rows(conn: Any, sql: str, json_cols: Iterable[str] = ()) -> list[Row]:
     return out
 
 
-def read_snapshot(engine: Engine) -> Snapshot:
+_DENIED_ACTORS = ("SELECT actor_user_id FROM audit_events WHERE action = 'analytics.view' "
+                  "AND result = 'denied'")
+
+
+def read_snapshot(engine: Engine, scope: Scope | None = None) -> Snapshot:
+    """The rows that can hold a blocker; with ``scope``, only those of the changed subjects
+    (and no analytics views unless analytics inputs changed)."""
     snap = Snapshot()
+    params = scope.params() if scope else {}
+
+    def scoped(kind: str, extra: str = "") -> str:
+        if scope is None:
+            return ""
+        return f" AND ({scope.subject_filter(kind)}{extra})"
+
     with engine.connect() as conn:
         snap.customers = {r["id"]: r for r in _rows(
             conn, "SELECT * FROM customers", ("sso_missing_steps", "allowed_target_ids",
                                                "admin_emails"))}
+        members_too = " OR role = 'customer_member'" if scope and scope.audit else ""
         snap.users = _rows(
-            conn, "SELECT * FROM users WHERE (idp_role IS NOT NULL AND idp_role != role) "
-                  "OR provisioning_state = 'failed' OR role = 'customer_member'",
-            ("visible_navigation",))
-        snap.invites = _rows(conn, "SELECT * FROM invites WHERE state IN ('consumed', 'expired')")
+            conn, "SELECT * FROM users WHERE ((idp_role IS NOT NULL AND idp_role != role) "
+                  f"OR (role = 'customer_member' AND id IN ({_DENIED_ACTORS})))"
+                  + scoped("user", members_too),
+            ("visible_navigation",), params)
+        snap.invites = _rows(
+            conn, "SELECT * FROM invites WHERE state IN ('consumed', 'expired')"
+                  + scoped("invite"), (), params)
         snap.workspaces = _rows(
             conn, "SELECT id, name, customer_id, owner_email, status, template_alias, "
                   "target_id, updated_at, created_at, build_id, build_number, build_transition, "
                   "build_job_status, build_error, build_failing_stage, build_started_at, "
                   "build_completed_at, apps, create_blockers FROM workspaces "
-                  "WHERE create_blockers != '[]' OR build_job_status = 'failed' OR apps != '[]'",
-            ("apps", "create_blockers"))
+                  "WHERE (create_blockers != '[]' OR build_job_status = 'failed' "
+                  "OR apps != '[]')" + scoped("workspace"),
+            ("apps", "create_blockers"), params)
         failed = [w["build_id"] for w in snap.workspaces
                   if w["build_job_status"] == "failed" and w["build_id"]]
         for build_id in failed:
@@ -63,20 +115,67 @@ def read_snapshot(engine: Engine) -> Snapshot:
                 "SELECT id, stage, level, output FROM build_logs WHERE build_id=:b "
                 "ORDER BY id DESC LIMIT :n"), {"b": build_id, "n": TAIL_LINES}).mappings().all()
             snap.build_log_tails[build_id] = [dict(x) for x in reversed(lines)]
-        snap.analytics_views = _rows(
-            conn, "SELECT * FROM audit_events WHERE action = 'analytics.view' AND result = 'empty' "
-                  "ORDER BY time")
         snap.analytics_denied = _rows(
             conn, "SELECT * FROM audit_events "
                   "WHERE action = 'analytics.view' AND result = 'denied' "
                   "ORDER BY time")
+        if scope is not None:
+            if not scope.analytics:
+                return snap
+            snap.analytics_customers = scope.analytics_customers
+        snap.analytics_views = _rows(
+            conn, "SELECT * FROM audit_events WHERE action = 'analytics.view' AND result = 'empty' "
+                  "ORDER BY time")
     return snap
 
 
-def replace_blockers(engine: Engine, rows: list[Row]) -> None:
-    """Swap the blockers table's content in one transaction (readers see old or new)."""
+_CUSTOMER_OF = {"workspaces": "workspaces", "usage": "usage", "usage_periods": "usage_periods"}
+
+
+def customers_of(engine: Engine, changed: dict[str, set[str]]) -> set[str] | None:
+    """The customers that rows with these ids (by resource) belong to; ``customers`` ids are
+    customers. None when it cannot be known (a row is gone, or another resource)."""
+    out: set[str] = set(changed.get("customers", ()))
+    with engine.connect() as conn:
+        for resource, ids in changed.items():
+            if resource == "customers" or not ids:
+                continue
+            table = _CUSTOMER_OF.get(resource)
+            if table is None:
+                return None
+            rows = conn.execute(text(
+                f"SELECT customer_id FROM {table} "
+                "WHERE id IN (SELECT value FROM json_each(:ids))"),
+                {"ids": orjson.dumps(sorted(ids)).decode()}).all()
+            if len(rows) < len(ids):  # deleted since: its customer is unknown
+                return None
+            out.update(r[0] for r in rows)
+    return out
+
+
+def replace_blockers(engine: Engine, rows: list[Row], scope: Scope | None = None) -> None:
+    """Swap the blockers (all, or those of ``scope``) in one transaction: readers see the
+    old set or the new one."""
     with engine.begin() as conn:
-        conn.exec_driver_sql("DELETE FROM blockers")
+        if scope is None:
+            conn.exec_driver_sql("DELETE FROM blockers")
+        else:
+            members = ' OR "case" = \'member_analytics_expected\'' if scope.audit else ""
+            analytics = ""
+            if scope.analytics:
+                analytics = ' OR ("case" = \'analytics_empty\''
+                if scope.analytics_customers is not None:
+                    analytics += (" AND customer_id IN "
+                                  "(SELECT value FROM json_each(:analytics_customers))")
+                analytics += ")"
+            conn.execute(text(
+                "DELETE FROM blockers WHERE "
+                f"(subject_type = 'user' AND ({scope.subject_filter('user', 'subject_id')}"
+                f"{members})) OR "
+                f"(subject_type = 'invite' AND {scope.subject_filter('invite', 'subject_id')}) "
+                f"OR (subject_type = 'workspace' AND "
+                f"{scope.subject_filter('workspace', 'subject_id')}){analytics}"),
+                scope.params())
         if rows:
             conn.execute(text(
                 "INSERT OR REPLACE INTO blockers (id, \"case\", severity, customer_id, "

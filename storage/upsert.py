@@ -8,7 +8,7 @@ longer lists can be pruned once the full sync completes (``prune_generation``).
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
 from itertools import chain
 from typing import Any
@@ -40,21 +40,43 @@ def _defaults(resource: str) -> dict[str, Any]:
     return out
 
 
-# Rows per INSERT statement are bounded by SQLite's host-parameter limit (32766 since 3.32).
+# Rows per INSERT statement: a power of two, bounded by SQLite's host-parameter limit (32766
+# since 3.32). A page is cut into chunks of the largest such size, and the remainder into
+# smaller powers of two, so each table prepares at most ~10 statement shapes (each cached
+# prepared statement of a 1000-row shape holds megabytes).
 _MAX_PARAMS = 32_000
+_MAX_ROWS = 256
+
+
+def _chunks(n: int, width: int) -> Iterator[tuple[int, int]]:
+    """(start, size) pieces of ``n`` rows, sizes powers of two <= the parameter limit."""
+    size = _MAX_ROWS
+    while size * width > _MAX_PARAMS and size > 1:
+        size //= 2
+    start = 0
+    while start < n:
+        while size > n - start:
+            size //= 2
+        yield start, size
+        start += size
 
 
 @cache
-def _upsert_sql(resource: str, n_rows: int) -> str:
+def _upsert_sql(resource: str, n_rows: int, only_changed: bool = False) -> str:
     name, cols, keys = _columns(resource)
     col_list = ", ".join(f'"{c}"' for c in cols)
     one = "(" + ", ".join("?" for _ in cols) + ")"
     updates = ", ".join(f'"{c}"=excluded."{c}"' for c in cols if c not in keys)
     conflict = ", ".join(f'"{k}"' for k in keys)
-    return (
+    sql = (
         f'INSERT INTO "{name}" ({col_list}) VALUES {", ".join([one] * n_rows)} '
         f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
     )
+    if only_changed:
+        # The Console bumps updated_at on every change: an equal one is a re-listed object
+        # (the cursor overlap), left alone and not reported as changed.
+        sql += f' WHERE excluded."updated_at" IS NOT "{name}"."updated_at" RETURNING "id"'
+    return sql
 
 
 @cache
@@ -68,8 +90,14 @@ def upsert_rows(
     rows: Sequence[dict[str, Any]],
     deleted_ids: Iterable[str] = (),
     sync_gen: str | None = None,
-) -> None:
+    *,
+    only_changed: bool = False,
+) -> list[str]:
     """Insert-or-update ``rows`` and delete ``deleted_ids`` for one resource.
+
+    With ``only_changed`` (incremental syncs), rows whose ``updated_at`` equals the cached one
+    are skipped, and the ids of rows inserted, updated or deleted are returned (what derived
+    data such as blockers must recompute); otherwise the returned list is empty.
 
     Rows go in as multi-row ``INSERT ... VALUES (...), (...)`` statements, not ``executemany``:
     ``executemany`` re-takes the GIL for every row, and while the event loop thread parses
@@ -79,19 +107,25 @@ def upsert_rows(
     name, cols, _ = _columns(resource)
     raw = conn.connection.driver_connection
     assert raw is not None
+    changed: list[str] = []
     if rows:
         template = _defaults(resource)
         if "sync_gen" in cols:
             template = template | {"sync_gen": sync_gen}
         get = _getter(resource)
-        per = max(_MAX_PARAMS // len(cols), 1)
-        for start in range(0, len(rows), per):
-            chunk = rows[start:start + per]
+        only_changed = only_changed and "updated_at" in cols
+        for start, size in _chunks(len(rows), len(cols)):
+            chunk = rows[start:start + size]
             flat = list(chain.from_iterable(map(get, map(template.__or__, chunk))))
-            raw.execute(_upsert_sql(resource, len(chunk)), flat)
+            cur = raw.execute(_upsert_sql(resource, len(chunk), only_changed), flat)
+            if only_changed:
+                changed.extend(r[0] for r in cur.fetchall())
     ids = [(i,) for i in deleted_ids]
     if ids:
         raw.executemany(f'DELETE FROM "{name}" WHERE id = ?', ids)
+        if only_changed:
+            changed.extend(i for (i,) in ids)
+    return changed
 
 
 def prune_generation(conn: Connection, resource: str, sync_gen: str) -> int:

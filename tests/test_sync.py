@@ -221,3 +221,39 @@ def test_hostile_names_keep_every_playbook_case_and_stay_literal(
         names = [r[0] for r in conn.exec_driver_sql("SELECT name FROM customers")]
     assert all("\x1b" not in n for n in names)
     assert any("[" in n for n in names)  # markup kept as text, rendered literally later
+
+
+def blocker_rows(services: Services) -> dict[str, str]:
+    with services.engine.connect() as conn:
+        return dict(conn.execute(text("SELECT id, payload FROM blockers")).all())
+
+
+def test_incremental_sync_recomputes_only_what_changed_and_agrees_with_a_full_recompute(
+        sim: SimHandle, tmp_path: Path) -> None:
+    from ism_tui.triage.store import recompute_blockers
+
+    services = services_for(sim, tmp_path)
+    assert asyncio.run(run_sync(services)).ok
+    before = blocker_rows(services)
+    blocked_ws = next(b.split(":")[1] for b in before if b.startswith("billing_approval_missing:"))
+    unmapped = next(b.split(":")[1] for b in before if b.startswith("role_not_mapped:"))
+    pending = next(i for i in sim.world.collection("invites").values()
+                   if i["state"] == "pending")
+
+    sim.advance(60)
+    sim.patch("workspaces", blocked_ws, {"create_blockers": []})   # fixed
+    sim.patch("users", unmapped, {"role": "customer_admin"})       # fixed
+    sim.patch("invites", pending["id"], {"state": "expired"})      # newly blocked
+    report = asyncio.run(run_sync(services))
+    assert report.ok and {r.mode for r in report.resources} == {"incremental"}
+    by = {r.resource: r for r in report.resources}
+    # re-listed but unchanged objects (the cursor overlap) are not counted as changed
+    assert by["workspaces"].changed == {blocked_ws} and by["users"].changed == {unmapped}
+    assert by["invites"].changed == {pending["id"]} and not by["customers"].changed
+
+    after = blocker_rows(services)
+    assert f"billing_approval_missing:{blocked_ws}" not in after
+    assert f"role_not_mapped:{unmapped}" not in after
+    assert f"invite_expired:{pending['id']}" in after
+    recompute_blockers(services.engine)
+    assert blocker_rows(services) == after  # the scoped recompute equals a full one

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -88,24 +89,43 @@ def _normal(name: str) -> str:
     return " ".join(re.sub(r"[^\w]+", " ", name.casefold()).split())
 
 
+@lru_cache(maxsize=4096)
+def _letters(name: str) -> Counter[str]:
+    return Counter(name)
+
+
 def _similar(a: str, b: str, cutoff: float = 0.8) -> bool:
-    """difflib ratio >= cutoff, with its cheap upper bounds first (most pairs stop there)."""
-    matcher = difflib.SequenceMatcher(None, a, b)
-    return (matcher.real_quick_ratio() >= cutoff and matcher.quick_ratio() >= cutoff
-            and matcher.ratio() >= cutoff)
+    """difflib ratio >= cutoff, with its cheap upper bounds first (most pairs stop there):
+    the length bound and the shared-letters bound (difflib's real_quick_ratio and
+    quick_ratio, computed here without building a SequenceMatcher per pair)."""
+    total = len(a) + len(b)
+    if not total or 2 * min(len(a), len(b)) < cutoff * total:
+        return False
+    if 2 * (_letters(a) & _letters(b)).total() < cutoff * total:
+        return False
+    return difflib.SequenceMatcher(None, a, b).ratio() >= cutoff
 
 
 def lookalike_customers(target: CustomerRef, everyone: list[CustomerRef]) -> list[CustomerRef]:
     """Customers whose names could be mistaken for ``target``'s (e.g. "Bluefin Labs (EU)")."""
-    mine = _normal(target.name)
+    by_id = {c.id: c for c in everyone}
+    names = tuple((c.id, c.name) for c in everyone)
+    return [by_id[i] for i in _lookalike_ids(target.id, target.name, names)]
+
+
+@lru_cache(maxsize=256)
+def _lookalike_ids(target_id: str, target_name: str,
+                   everyone: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    """Cached on the names: every blocker recompute diagnoses the same customers again."""
+    mine = _normal(target_name)
     found = []
-    for c in everyone:
-        other = _normal(c.name)
-        if c.id == target.id or not other or not mine:
+    for cid, name in everyone:
+        other = _normal(name)
+        if cid == target_id or not other or not mine:
             continue
         if other.startswith(mine) or mine.startswith(other) or _similar(mine, other):
-            found.append(c)
-    return found
+            found.append(cid)
+    return tuple(found)
 
 
 def gather_facts(reader: UsageReader, scope: str | None, period: Period, now: datetime,

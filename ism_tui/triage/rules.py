@@ -191,6 +191,8 @@ def analytics_rules(snap: Snapshot, diagnose: Diagnose | None) -> list[Blocker]:
         except ValueError:
             continue
         cid = detail.get("customer_id") or event["customer_id"]
+        if snap.analytics_customers is not None and cid not in snap.analytics_customers:
+            continue
         if cid and detail.get("from") and detail.get("to"):
             latest[cid] = {**event, "detail": detail}
     out = []

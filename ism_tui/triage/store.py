@@ -47,19 +47,26 @@ def analytics_diagnoser(engine: Engine, clock: Clock | None = None) -> Diagnose:
     return diagnose
 
 
-def recompute_blockers(engine: Engine, clock: Clock | None = None) -> int:
-    """Re-run every rule over the cache and replace the blockers table; returns the count."""
-    snap = triage_io.read_snapshot(engine)
-    try:
-        diagnose: Diagnose | None = analytics_diagnoser(engine, clock)
-    except ImportError:
-        diagnose = None
+def recompute_blockers(engine: Engine, clock: Clock | None = None,
+                       scope: triage_io.Scope | None = None) -> int:
+    """Re-run the rules over the cache and replace the blockers table (or, with ``scope``,
+    only the blockers of what changed: an incremental sync touches ~1% of subjects); returns
+    how many blockers were written."""
+    if scope is not None and scope.empty:
+        return 0
+    snap = triage_io.read_snapshot(engine, scope)
+    diagnose: Diagnose | None = None
+    if scope is None or scope.analytics:
+        try:
+            diagnose = analytics_diagnoser(engine, clock)
+        except ImportError:
+            diagnose = None
     blockers = evaluate(snap, diagnose)
     rows = [{"id": b.id, "case": b.case, "severity": b.severity, "customer_id": b.customer_id,
              "subject_type": b.subject_type, "subject_id": b.subject_id, "summary": b.summary,
              "since": b.since, "payload": orjson.dumps(b).decode()}  # dataclasses natively
             for b in blockers]
-    triage_io.replace_blockers(engine, rows)
+    triage_io.replace_blockers(engine, rows, scope)
     return len(rows)
 
 

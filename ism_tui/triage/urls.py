@@ -43,11 +43,17 @@ def check_launch_url(url: str | None) -> UrlVerdict:
     return UrlVerdict(True, host)
 
 
+_SUFFIXES_LONGEST_FIRST = tuple(sorted(INTERNAL_SUFFIXES, key=len, reverse=True))
+_IP_START = frozenset("0123456789[:")
+
+
 def _host_problem(host: str) -> str:
-    try:
-        ip = ipaddress.ip_address(host.strip("[]").split("%")[0])
-    except ValueError:
-        ip = None
+    ip = None
+    if host[:1] in _IP_START or ":" in host:  # names skip the (raising) address parse
+        try:
+            ip = ipaddress.ip_address(host.strip("[]").split("%")[0])
+        except ValueError:
+            ip = None
     if ip is not None:
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped
@@ -66,7 +72,7 @@ def _host_problem(host: str) -> str:
         return "loopback name"
     if "." not in host:
         return "single-label host (not a public name)"
-    for suffix in sorted(INTERNAL_SUFFIXES, key=len, reverse=True):
-        if host.endswith(suffix):
-            return f"internal name ({suffix})"
+    if host.endswith(_SUFFIXES_LONGEST_FIRST):
+        suffix = next(s for s in _SUFFIXES_LONGEST_FIRST if host.endswith(s))
+        return f"internal name ({suffix})"
     return ""
