@@ -72,7 +72,8 @@ def _summary(data: dict[str, Any], cache: object) -> None:
     print(f"sync {'ok' if data['ok'] else 'FAILED'} in {data['seconds']:.2f} s  (cache {cache})")
     for r in data["resources"]:
         note = r["error"] or r["skipped"] or ""
-        extra = f", {r['deleted']} deleted" if r["deleted"] else ""
+        extra = f", {r['changed']:,} changed" if r["changed"] is not None else ""
+        extra += f", {r['deleted']} deleted" if r["deleted"] else ""
         extra += f", {r['pruned']} pruned" if r["pruned"] else ""
         print(f"  {r['resource']:<14} {r['mode']:<11} {r['rows']:>9,} rows{extra}  {note}")
     if data["error"]:

@@ -1,0 +1,64 @@
+"""``ism-tui sync`` and ``ism-tui status`` as an operator runs them, against the simulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import FROZEN_NOW
+
+from ism_tui.cli import main
+from ism_tui.sim.testing import SimHandle, running_simulator
+
+
+@pytest.fixture
+def sim() -> Iterator[SimHandle]:
+    with running_simulator(now=FROZEN_NOW) as handle:
+        yield handle
+
+
+@pytest.fixture
+def env(sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    config = tmp_path / "config.toml"
+    config.write_text("[profiles.default]\n", encoding="utf-8")
+    monkeypatch.setenv("ISM_TUI_URL", sim.base_url)
+    monkeypatch.setenv("ISM_TUI_TOKEN", "demo-operator")
+    monkeypatch.setenv("ISM_TUI_CACHE_DIR", str(tmp_path / "cache"))
+    return ["--config", str(config)]
+
+
+def test_sync_json_reports_rows_then_only_real_changes(sim: SimHandle, env: list[str],
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*env, "sync", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    by = {r["resource"]: r for r in first["resources"]}
+    assert first["ok"] and by["workspaces"]["mode"] == "full"
+    assert by["workspaces"]["rows"] == len(sim.world.workspaces)
+    assert by["workspaces"]["changed"] is None  # a full sync: everything may have changed
+
+    sim.advance(60)
+    sim.patch("customers", "cus-0003", {"name": "Bluefin Labs Renamed"})
+    assert main([*env, "sync"]) == 0
+    text = capsys.readouterr().out
+    assert "sync ok" in text
+    line = next(x for x in text.splitlines() if x.strip().startswith("customers"))
+    assert "incremental" in line and "1 changed" in line
+
+    assert main([*env, "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["me"]["role"] == "platform_operator"
+    assert {r["resource"] for r in status["resources"]} >= {"workspaces", "customers"}
+    assert all(r["last_error"] is None for r in status["resources"])
+
+
+def test_a_rejected_token_fails_with_the_fix_and_never_prints_the_token(
+        env: list[str], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("ISM_TUI_TOKEN", "tok-wrong-SECRET")
+    assert main([*env, "sync"]) == 1
+    out = capsys.readouterr()
+    assert "token was rejected (401)" in out.out + out.err
+    assert "ISM_TUI_TOKEN" in out.out + out.err
+    assert "tok-wrong-SECRET" not in out.out + out.err
