@@ -153,3 +153,15 @@ def test_all_customers_diagnosis_names_the_customers_behind_it(demo_engine) -> N
     assert "Pinecrest Media (cus-0007): failed 2 day(s), pending 2 day(s)" in \
         evidence["reconciliation"]
     assert "Saffron Retail (cus-0010): delayed 2 day(s)" in evidence["provider_delay"]
+
+
+def test_lookalike_customers_survive_suffixes_but_not_one_shared_word() -> None:
+    from ism_tui.analytics.diagnosis import lookalike_customers
+    from storage.usage_models import CustomerRef
+
+    target = CustomerRef("cus-1", "Bluefin Labs [bold]x[/]")
+    everyone = [target,
+                CustomerRef("cus-2", "Bluefin Labs (EU) " + "L" * 500),  # junk after the name
+                CustomerRef("cus-3", "Bluefin Logistics"),  # one shared word only
+                CustomerRef("cus-4", "Pinecrest Media")]
+    assert [c.id for c in lookalike_customers(target, everyone)] == ["cus-2"]

@@ -79,6 +79,23 @@ def test_full_then_incremental_sync_mirrors_the_console(sim: SimHandle, tmp_path
     assert name == "Bluefin Labs Renamed" and gone == 0
 
 
+def test_a_first_sync_lands_workspaces_before_the_big_resources_start(
+        sim: SimHandle, tmp_path: Path) -> None:
+    services = services_for(sim, tmp_path, page_size=50)
+    events: list[SyncProgress] = []
+    assert asyncio.run(run_sync(services, progress=events.append)).ok
+    order = [(e.resource, e.phase) for e in events]
+    ws_done = order.index(("workspaces", "done"))
+    for later in ("usage", "users", "invites", "usage_periods", "audit"):
+        assert order.index((later, "start")) > ws_done, later
+    for small in ("customers", "targets", "templates"):  # reference tables come along
+        assert order.index((small, "start")) < ws_done, small
+    events.clear()  # an incremental sync moves few rows: everything at once
+    assert asyncio.run(run_sync(services, progress=events.append)).ok
+    order = [(e.resource, e.phase) for e in events]
+    assert order.index(("usage", "start")) < order.index(("workspaces", "done"))
+
+
 def test_faults_5xx_429_drops_truncation_and_extra_fields_still_sync(
         sim: SimHandle, tmp_path: Path) -> None:
     sim.set_faults("error_rate=0.15,rate_limit=0.1,retry_after=1,drop=0.05,truncate=0.05,"

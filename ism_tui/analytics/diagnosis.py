@@ -106,6 +106,14 @@ def _similar(a: str, b: str, cutoff: float = 0.8) -> bool:
     return difflib.SequenceMatcher(None, a, b).ratio() >= cutoff
 
 
+def _same_lead(a: str, b: str, words: int = 2) -> bool:
+    """Both names start with the same two words ("bluefin labs eu" and "bluefin labs"): what
+    an operator picking from a list confuses, whatever follows (suffixes such as a region,
+    or junk a tenant appended to one of them)."""
+    lead_a, lead_b = a.split(" ", words)[:words], b.split(" ", words)[:words]
+    return len(lead_a) == words and lead_a == lead_b
+
+
 def lookalike_customers(target: CustomerRef, everyone: list[CustomerRef]) -> list[CustomerRef]:
     """Customers whose names could be mistaken for ``target``'s (e.g. "Bluefin Labs (EU)")."""
     by_id = {c.id: c for c in everyone}
@@ -123,7 +131,8 @@ def _lookalike_ids(target_id: str, target_name: str,
         other = _normal(name)
         if cid == target_id or not other or not mine:
             continue
-        if other.startswith(mine) or mine.startswith(other) or _similar(mine, other):
+        if (other.startswith(mine) or mine.startswith(other) or _same_lead(mine, other)
+                or _similar(mine, other)):
             found.append(cid)
     return tuple(found)
 

@@ -13,7 +13,8 @@ malformed=0.01,extra_fields,hostile,seed=3``:
 - ``extra_fields``: unknown fields added to every object of every 2xx body.
 - ``hostile``: hostile strings (Rich markup, ANSI/OSC escapes, 500 chars, wide and RTL text)
   injected into names and descriptions of every 2xx body.
-- ``seed``: the RNG seed (decisions are reproducible per seed and request order).
+- ``seed``: the RNG seed (decisions are reproducible per seed and request order; the hostile
+  string an object's field gets depends on the seed and the object only).
 
 Faults apply to ``/api/v2`` requests only. Error responses never carry hostile text.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -171,9 +173,12 @@ class Faults:
         with self._lock:
             return self._rng.random()
 
-    def choice(self, options: tuple[str, ...]) -> str:
-        with self._lock:
-            return self._rng.choice(options)
+    def choice(self, options: tuple[str, ...], *key: str) -> str:
+        """One of ``options`` chosen by the seed and ``key`` alone: an object's hostile name
+        is the same in every response, whatever the order of requests (as a real tenant's
+        names would be)."""
+        digest = zlib.crc32(":".join((str(self.spec.seed), *key)).encode())
+        return options[digest % len(options)]
 
 
 class FaultMiddleware:
@@ -221,16 +226,17 @@ class FaultMiddleware:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    def _decorate(self, value: Any, spec: FaultSpec) -> Any:
+    def _decorate(self, value: Any, spec: FaultSpec, owner: str = "") -> Any:
         if isinstance(value, list):
-            return [self._decorate(v, spec) for v in value]
+            return [self._decorate(v, spec, f"{owner}[{i}]") for i, v in enumerate(value)]
         if not isinstance(value, dict):
             return value
-        out = {k: self._decorate(v, spec) for k, v in value.items()}
+        owner = str(value.get("id") or owner)
+        out = {k: self._decorate(v, spec, f"{owner}.{k}") for k, v in value.items()}
         if spec.hostile:
             for key, text in out.items():
                 if key in HOSTILE_FIELDS and isinstance(text, str):
-                    out[key] = f"{text} {self.faults.choice(HOSTILE_STRINGS)}"
+                    out[key] = f"{text} {self.faults.choice(HOSTILE_STRINGS, owner, key)}"
         if spec.extra_fields and "id" in out:
             out.update(EXTRA_FIELDS)
         return out
