@@ -183,9 +183,9 @@ async def test_palette_go_to_opens_the_user(tmp_path, demo_world_session):
         await pilot.pause(0.5)
         assert "user: priya.raman" in screen(app)
         app.go_to("user", priya["id"])
-        for _ in range(30):  # the tab counts once laid out; allow a loaded CI machine
-            await pilot.pause(0.1)
-            if isinstance(app.screen, DetailScreen):
+        for _ in range(50):  # the tab counts once laid out, then the screen paints;
+            await pilot.pause(0.1)  # allow a loaded CI machine
+            if isinstance(app.screen, DetailScreen) and "priya.raman" in screen(app):
                 break
         assert isinstance(app.screen, DetailScreen)
         assert "priya.raman" in screen(app)
