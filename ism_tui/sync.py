@@ -268,6 +268,12 @@ async def _sync_resource(services: Services, client: ConsoleClient, resource: st
     else:
         since = _minus_overlap(state.cursor)
     high_water = state.cursor
+    # The server's clock when this listing began: the next incremental sync asks for what
+    # changed since then (minus the overlap), so a quiet resource's newest batch (the nightly
+    # customer update, today's usage posting) is not listed again on every sync. Not for a
+    # resumed full sync: objects may have changed behind its resume point since it began.
+    began: str | None = None
+    first_page = not resuming
     # Pipelined: page N is written (in a thread) while page N+1 is fetched and validated.
     # ``run_in_executor`` submits the write at once, so a cancelled sync still commits it;
     # progress counts a page only once it is committed.
@@ -292,6 +298,9 @@ async def _sync_resource(services: Services, client: ConsoleClient, resource: st
             async for page in client.iter_pages(resource, after_id=after_id,
                                                 updated_since=since,
                                                 limit=services.settings.settings.page_size):
+                if first_page:
+                    first_page = False
+                    began = _server_time(page.served_at)
                 newest = _newest(page.items)
                 if newest is not None and (high_water is None or newest > high_water):
                     high_water = newest
@@ -307,6 +316,8 @@ async def _sync_resource(services: Services, client: ConsoleClient, resource: st
         finally:
             if writing is not None and not writing.done():
                 await asyncio.wait([writing])  # never leave a write running unobserved
+        if began is not None and (high_water is None or began > high_water):
+            high_water = began
         rep.pruned = await asyncio.to_thread(_finish, engine, resource, gen, high_water)
         emit(SyncProgress(resource, rep.rows, rep.rows, "done", done=True))
     except PermissionDenied as exc:
@@ -342,6 +353,12 @@ def _newest(items: Sequence[Any]) -> str | None:
         return iso(max(item.updated_at for item in items))
     except TypeError:  # naive and aware timestamps mixed: compare them as cache text
         return max(str(iso(item.updated_at)) for item in items)
+
+
+def _server_time(when: datetime | None) -> str | None:
+    from storage.rows import iso
+
+    return iso(when) if when is not None else None
 
 
 def _minus_overlap(cursor: str | None) -> str | None:

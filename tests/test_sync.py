@@ -96,6 +96,30 @@ def test_a_first_sync_lands_workspaces_before_the_big_resources_start(
     assert order.index(("usage", "start")) < order.index(("workspaces", "done"))
 
 
+def test_incremental_cursor_follows_the_server_clock_so_quiet_batches_are_not_relisted(
+        sim: SimHandle, tmp_path: Path) -> None:
+    from ism_tui.api.client import ConsoleClient
+
+    async def first_page_served_at() -> object:
+        async with ConsoleClient(sim.base_url, "demo-operator") as client:
+            return (await client.page("targets", limit=1)).served_at
+
+    assert asyncio.run(first_page_served_at()) == sim.state.clock.now().replace(microsecond=0)
+    services = services_for(sim, tmp_path)
+    assert asyncio.run(run_sync(services)).ok
+    sim.advance(600)  # ten quiet minutes: every customer was last updated in one batch
+    first = asyncio.run(run_sync(services))
+    sim.advance(600)
+    sim.patch("customers", "cus-0003", {"name": "Bluefin Labs Renamed"})
+    second = asyncio.run(run_sync(services))
+    assert first.ok and second.ok
+    assert {r.resource: r.rows for r in first.resources}["customers"] == 0
+    assert {r.resource: r.rows for r in second.resources}["customers"] == 1
+    with services.engine.connect() as conn:
+        name = conn.execute(text("SELECT name FROM customers WHERE id='cus-0003'")).scalar_one()
+    assert name == "Bluefin Labs Renamed"
+
+
 def test_faults_5xx_429_drops_truncation_and_extra_fields_still_sync(
         sim: SimHandle, tmp_path: Path) -> None:
     sim.set_faults("error_rate=0.15,rate_limit=0.1,retry_after=1,drop=0.05,truncate=0.05,"

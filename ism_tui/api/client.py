@@ -8,6 +8,7 @@ The token lives only in the request headers: it is never logged, put in a messag
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import functools
 import ssl
 from collections.abc import AsyncIterator, Callable
@@ -62,6 +63,8 @@ class PageResult:
     deleted: list[str]
     next_after_id: str | None
     raw_count: int = 0
+    # The server's clock when it answered (its ``Date`` header), if it sent one.
+    served_at: dt.datetime | None = None
 
 
 @dataclass
@@ -87,6 +90,17 @@ def origin_of(url: str) -> str:
     host = parts.hostname or "?"
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{host}{port}"
+
+
+def http_date(value: str | None) -> dt.datetime | None:
+    """An HTTP ``Date`` header as an aware UTC datetime; None if absent or unreadable."""
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.astimezone(dt.UTC) if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 @functools.cache
@@ -143,12 +157,14 @@ class ConsoleClient:
             params["updated_since"] = (updated_since if isinstance(updated_since, str)
                                        else updated_since.isoformat().replace("+00:00", "Z"))
         params.update({k: v for k, v in filters.items() if v is not None})
+        seen: dict[str, str] = {}
         body = await self._json("GET", path, params=params,
-                                decode=bulk.page_decoder(resource))
+                                decode=bulk.page_decoder(resource), seen=seen)
         objects = body.items
         items = [o for o in objects if not o.deleted]
         deleted = [o.id for o in objects if o.deleted]
-        return PageResult(items, deleted, body.next_after_id, len(objects))
+        return PageResult(items, deleted, body.next_after_id, len(objects),
+                          served_at=http_date(seen.get("date")))
 
     async def iter_pages(self, resource: str, *, after_id: str | None = None,
                          updated_since: dt.datetime | str | None = None, limit: int = 1000,
@@ -216,8 +232,10 @@ class ConsoleClient:
 
     async def _json(self, method: str, path: str, *, params: dict[str, Any] | None = None,
                     json: Any = None, headers: dict[str, str] | None = None,
-                    decode: Callable[[bytes], Any] | None = None) -> Any:
-        """The decoded body of a successful response (``decode``: a validating decoder)."""
+                    decode: Callable[[bytes], Any] | None = None,
+                    seen: dict[str, str] | None = None) -> Any:
+        """The decoded body of a successful response (``decode``: a validating decoder);
+        ``seen`` receives the response's ``date`` header."""
         policy = self.options.retry
 
         def backoff(exc: Exception) -> bool | float:
@@ -232,12 +250,13 @@ class ConsoleClient:
             wait_initial=policy.wait_initial, wait_max=policy.wait_max,
         ):
             with attempt:
-                return await self._once(method, path, params, json, headers, decode)
+                return await self._once(method, path, params, json, headers, decode, seen)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _once(self, method: str, path: str, params: dict[str, Any] | None, json: Any,
                     headers: dict[str, str] | None,
-                    decode: Callable[[bytes], Any] | None = None) -> Any:
+                    decode: Callable[[bytes], Any] | None = None,
+                    seen: dict[str, str] | None = None) -> Any:
         try:
             response = await self._http.request(method, path, params=params, json=json,
                                                 headers=headers)
@@ -256,6 +275,8 @@ class ConsoleClient:
             ) from None
         if response.status_code >= 400:
             raise self._error(method, path, response, content)
+        if seen is not None and "date" in response.headers:
+            seen["date"] = response.headers["date"]
         if decode is not None:
             try:
                 return decode(content)

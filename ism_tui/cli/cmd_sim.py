@@ -109,7 +109,8 @@ def _serve(args: argparse.Namespace, spec: object) -> int:
     print(f"  try     curl -H 'Authorization: Bearer demo-operator' '{url}/workspaces?limit=3'")
     print("Ctrl-C stops the simulator.", flush=True)
     config = uvicorn.Config(create_app(state, Faults(spec)), log_level="warning",
-                            access_log=False, lifespan="off", timeout_graceful_shutdown=2)
+                            date_header=False, access_log=False, lifespan="off",
+                            timeout_graceful_shutdown=2)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:

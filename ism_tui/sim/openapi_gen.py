@@ -46,6 +46,11 @@ the end. `updated_since` returns only objects changed after that instant, includ
 (`{"id", "updated_at", "deleted": true}`) of objects deleted after it; without it, tombstones
 are never listed.
 
+**Clock**: every response carries an HTTP `Date` header from the clock that stamps
+`updated_at`. A client may ask for `updated_since` = the `Date` of the first page of its
+previous listing minus a safety overlap (ism-tui uses 60 s), so batches updated long ago are
+not listed again.
+
 **Roles**: `platform_operator` sees and acts on every customer; `customer_admin` sees and acts
 on its own customer only (other customers' objects are 404); `customer_member` sees its own
 customer but gets 403 on `/usage`, `/usage/periods`, `/audit` (recorded as an

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date
+from email.utils import format_datetime
 from typing import Any
 
 import orjson
@@ -20,7 +21,7 @@ from starlette.routing import Route
 
 from ism_tui.sim.faults import API_PREFIX, FaultMiddleware, Faults
 from ism_tui.sim.state import SimError, SimState, invalid
-from ism_tui.sim.store import CUSTOMER_FIELD, ListQuery, key_of, parse_ts
+from ism_tui.sim.store import CUSTOMER_FIELD, ListQuery, SimClock, key_of, parse_ts
 
 Obj = dict[str, Any]
 MAX_LIMIT = 5000
@@ -291,4 +292,28 @@ def create_app(state: SimState, faults: Faults | None = None) -> FaultMiddleware
     """The ASGI app serving ``state`` (fault injection outermost, off unless ``faults`` set)."""
     app = Starlette(routes=SimServer(state).routes(),
                     exception_handlers={HTTPException: _http_error})
-    return FaultMiddleware(_ReadBody(app), faults or Faults())  # type: ignore[arg-type]
+    return FaultMiddleware(_Dated(_ReadBody(app), state.clock),  # type: ignore[arg-type]
+                           faults or Faults())
+
+
+class _Dated:
+    """Every response's ``Date`` header from the simulator's clock (the one its ``updated_at``
+    stamps come from), as a Console's would be: clients may use it as their sync cursor.
+    Run uvicorn with ``date_header=False`` so this is the only one."""
+
+    def __init__(self, app: Any, clock: SimClock) -> None:
+        self.app = app
+        self.clock = clock
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def dated(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                now = format_datetime(self.clock.now(), usegmt=True).encode()
+                message["headers"] = [*message.get("headers", []), (b"date", now)]
+            await send(message)
+
+        await self.app(scope, receive, dated)

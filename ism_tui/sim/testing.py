@@ -98,6 +98,7 @@ def start_simulator(
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(
         create_app(state, fault_state), log_config=None, log_level="warning",
+        date_header=False,
         access_log=False, lifespan="off", timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
