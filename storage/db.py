@@ -27,6 +27,14 @@ def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur.close()
 
 
+def _on_checkin(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+    """A pooled connection keeps no page cache while idle: up to 32 MB each otherwise, and a
+    sync or blocker recompute fills several (peak RSS of the 100k sync: 295 MB, 253 MB with
+    this, 251 MB unpooled). Pages come back from the OS's file cache when next needed."""
+    if dbapi_conn is not None:
+        dbapi_conn.execute("PRAGMA shrink_memory")
+
+
 def make_engine(path: Path | str) -> Engine:
     """An engine for the cache at ``path`` (created if missing), schema ensured.
 
@@ -48,6 +56,7 @@ def make_engine(path: Path | str) -> Engine:
         connect_args={"check_same_thread": False, "timeout": 5.0},
     )
     event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "checkin", _on_checkin)
     ensure_schema(engine, path)
     return engine
 
