@@ -327,7 +327,9 @@ class ISMApp(App[None]):
         if row is None or not row.get("build_id"):
             self.notify("This workspace has no build in the cache.", severity="warning")
             return
-        running = row.get("build_job_status") in ("pending", "running", "canceling")
+        from ism_tui.api.models import ACTIVE_JOB_STATUSES
+
+        running = row.get("build_job_status") in ACTIVE_JOB_STATUSES
         title = f"Build logs: {one_line(row['name'], 40)} build #{row.get('build_number') or '?'}"
         self.push_screen(BuildLogScreen(self.services.engine, row["build_id"], title, running))
 

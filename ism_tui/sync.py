@@ -436,6 +436,18 @@ async def sync_object(services: Services, resource: str, object_id: str) -> bool
     return True
 
 
+async def fetch_build_status(services: Services, build_id: str) -> str:
+    """A build's job status from the Console; once the build has ended, its workspace is
+    re-synced so the cache (and every list) shows how it ended."""
+    from ism_tui.api.models import ACTIVE_JOB_STATUSES
+
+    async with services.client() as client:
+        build = await client.get_build(build_id)
+    if build.job_status not in ACTIVE_JOB_STATUSES:
+        await sync_object(services, "workspaces", build.workspace_id)
+    return build.job_status
+
+
 async def fetch_build_logs(services: Services, build_id: str, *, page_size: int = 1000) -> int:
     """Fetch a build's log lines after the last cached one; returns how many were added."""
     from storage import build_logs as store

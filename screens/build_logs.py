@@ -13,6 +13,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
+from ism_tui.api.models import ACTIVE_JOB_STATUSES
 from ism_tui.text import one_line
 from screens.window_table import Column, WindowTable
 from storage import build_logs as logs
@@ -109,11 +110,17 @@ class BuildLogScreen(ModalScreen[None]):
 
     @work(exclusive=True, group="logs", exit_on_error=False)
     async def refresh_logs(self) -> None:
-        from ism_tui.sync import fetch_build_logs
+        from ism_tui.sync import fetch_build_logs, fetch_build_status
 
         services = self.app.services  # type: ignore[attr-defined]
+        ended: str | None = None
         try:
             added = await fetch_build_logs(services, self.build_id)
+            if self.follow:
+                status = await fetch_build_status(services, self.build_id)
+                if status not in ACTIVE_JOB_STATUSES:
+                    ended = status
+                    added += await fetch_build_logs(services, self.build_id)  # its last lines
         except Exception as exc:  # offline: the cached lines still show
             self._show_info(f"showing cached lines ({one_line(str(exc), 80)})")
             self.query_one(WindowTable).reload()
@@ -122,6 +129,12 @@ class BuildLogScreen(ModalScreen[None]):
         table.reload()
         if added and self.follow:
             table.action_jump(-1)
+        if ended is not None:  # nothing more will come: stop polling, show how it ended
+            self.follow = False
+            if ended == "failed":
+                self._to_first_error()
+            self._show_info(f"build {ended}: follow off")
+            return
         self._show_info(f"+{added} new" if added else "")
 
     def _tick(self) -> None:
@@ -131,6 +144,8 @@ class BuildLogScreen(ModalScreen[None]):
     def action_toggle_follow(self) -> None:
         self.follow = not self.follow
         self._show_info()
+        if self.follow:
+            self.refresh_logs()
 
     def action_first_error(self) -> None:
         i = logs.info(self.engine, self.build_id)

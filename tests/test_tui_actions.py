@@ -162,3 +162,37 @@ async def test_stop_updates_the_table_and_the_audit_view(tmp_path, sim):
         await pilot.pause(0.2)
         text = screen(app)
         assert "succeeded" in text and "confirmed" in text and ws["name"][:10] in text
+
+
+async def test_followed_build_log_stops_following_when_the_build_ends(tmp_path, sim):
+    import httpx
+
+    from ism_tui.sim.state import BUILD_SECONDS
+    from screens.build_logs import BuildLogScreen
+
+    ws = _find(sim.world, "workspaces", status="stopped")
+    started = httpx.post(f"{sim.base_url}/workspaces/{ws['id']}/builds",
+                         json={"transition": "start"},
+                         headers={"Authorization": "Bearer demo-operator",
+                                  "Idempotency-Key": "follow-test"})
+    assert started.status_code == 201
+    services = make_services(tmp_path, sim.world, url=sim.base_url)
+    assert workspace_detail(services.engine, ws["id"])["build_job_status"] in ("pending",
+                                                                               "running")
+    app = make_app(services)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.open_build_logs(ws["id"])
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, BuildLogScreen) and app.screen.follow
+        assert "follow ON" in screen(app)
+        sim.advance(BUILD_SECONDS * 3)  # the build finishes on the Console
+        for _ in range(50):  # the screen polls every 1.5 s while following
+            await pilot.pause(0.1)
+            if "follow off" in screen(app):
+                break
+        text = screen(app)
+        assert "build succeeded: follow off" in text
+        assert not app.screen.follow
+    row = workspace_detail(services.engine, ws["id"])
+    assert row["build_job_status"] == "succeeded" and row["status"] == "running"

@@ -24,6 +24,7 @@ TargetState = Literal["available", "degraded", "unavailable"]
 AliasState = Literal["available", "unavailable", "deprecated"]
 Transition = Literal["start", "stop", "delete"]
 JobStatus = Literal["pending", "running", "succeeded", "canceling", "canceled", "failed"]
+ACTIVE_JOB_STATUSES = frozenset({"pending", "running", "canceling"})  # the build may still log
 WorkspaceStatus = Literal[
     "pending",
     "starting",
