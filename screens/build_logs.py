@@ -133,7 +133,7 @@ class BuildLogScreen(ModalScreen[None]):
             self.follow = False
             if ended == "failed":
                 self._to_first_error()
-            self._show_info(f"build {ended}: follow off")
+            self._show_info(f"the build ended: {ended}")
             return
         self._show_info(f"+{added} new" if added else "")
 

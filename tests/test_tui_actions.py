@@ -192,7 +192,7 @@ async def test_followed_build_log_stops_following_when_the_build_ends(tmp_path, 
             if "follow off" in screen(app):
                 break
         text = screen(app)
-        assert "build succeeded: follow off" in text
+        assert "follow off · the build ended: succeeded" in text
         assert not app.screen.follow
     row = workspace_detail(services.engine, ws["id"])
     assert row["build_job_status"] == "succeeded" and row["status"] == "running"
