@@ -62,3 +62,57 @@ def test_a_rejected_token_fails_with_the_fix_and_never_prints_the_token(
     assert "token was rejected (401)" in out.out + out.err
     assert "ISM_TUI_TOKEN" in out.out + out.err
     assert "tok-wrong-SECRET" not in out.out + out.err
+
+
+def test_kill_9_mid_sync_leaves_a_readable_cache_and_the_next_sync_resumes(
+        sim: SimHandle, env: list[str], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    sim.set_faults("latency=40ms")  # slow pages, so the kill lands mid-sync
+    Path(env[1]).write_text("[profiles.default]\npage_size = 20\n", encoding="utf-8")
+    cache = tmp_path / "cache"
+    proc = subprocess.Popen([sys.executable, "-m", "ism_tui", *env, "sync"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+            db = next(cache.glob("*.sqlite3"), None) if cache.exists() else None
+            if db is None:
+                continue
+            try:
+                with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+                    if conn.execute("SELECT count(*) FROM workspaces").fetchone()[0] >= 40:
+                        break
+            except sqlite3.DatabaseError:
+                continue  # the file or its schema is still being created
+        assert proc.poll() is None, "the sync ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    db = next(cache.glob("*.sqlite3"))
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        partial = conn.execute("SELECT count(*) FROM workspaces").fetchone()[0]
+        resume = conn.execute("SELECT resume_after_id FROM sync_state "
+                              "WHERE resource = 'workspaces'").fetchone()[0]
+    assert 40 <= partial < len(sim.world.workspaces) and resume is not None
+
+    sim.set_faults(None)
+    Path(env[1]).write_text("[profiles.default]\n", encoding="utf-8")
+    assert main([*env, "sync", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    ws = next(r for r in report["resources"] if r["resource"] == "workspaces")
+    assert report["ok"] and ws["mode"] == "full" and ws["rows"] <= len(sim.world.workspaces) - 40
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT count(*) FROM workspaces").fetchone()[0] == len(
+            sim.world.workspaces)
