@@ -102,6 +102,10 @@ class ISMApp(App[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        if not self.is_headless:
+            from ism_tui.hangup import watch_terminal
+
+            watch_terminal()  # leave, rather than spin, when the SSH link or tmux goes away
         self.refresh_header()
         self.set_interval(30, self.refresh_header)
         self.call_after_refresh(self._focus_tab, self.initial_tab)
