@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test bench lint sim clean
+.PHONY: venv bytecode demo test bench lint sim clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ism-tui needs Python 3.11+ (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -15,20 +15,26 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+## Byte-compile the project: an editable install is not compiled by pip, and where
+## PYTHONDONTWRITEBYTECODE is set every start recompiled it (~0.3 s of each console start).
+## Only changed files are recompiled.
+bytecode: $(STAMP)
+	@$(BIN)/python -m compileall -q -j 0 ism_tui screens storage bench >/dev/null
+
 ## Start the simulator with the demo scenario on a free loopback port and open the console on it.
-demo: $(STAMP)
+demo: bytecode
 	$(BIN)/ism-tui demo
 
 ## Just the simulator (demo scenario) on 127.0.0.1:8765.
-sim: $(STAMP)
+sim: bytecode
 	$(BIN)/ism-tui sim --port 8765
 
 ## The whole suite.
-test: $(STAMP)
+test: bytecode
 	$(BIN)/python -m pytest -q
 
 ## Speed and memory targets (bench/README.md).
-bench: $(STAMP)
+bench: bytecode
 	$(BIN)/python -m bench
 
 lint: $(STAMP)
