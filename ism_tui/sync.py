@@ -366,9 +366,12 @@ def _newest(items: Sequence[Any]) -> str | None:
 
 
 def _server_time(when: datetime | None) -> str | None:
+    """The server's ``Date`` as cache text, never later than this machine's clock: a Console
+    (or a proxy in front of it) whose clock runs ahead would otherwise move the cursor past
+    changes not yet listed."""
     from storage.rows import iso
 
-    return iso(when) if when is not None else None
+    return iso(min(when, datetime.now(UTC))) if when is not None else None
 
 
 def _minus_overlap(cursor: str | None) -> str | None:

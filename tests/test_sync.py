@@ -298,3 +298,16 @@ def test_incremental_sync_recomputes_only_what_changed_and_agrees_with_a_full_re
     assert f"invite_expired:{pending['id']}" in after
     recompute_blockers(services.engine)
     assert blocker_rows(services) == after  # the scoped recompute equals a full one
+
+
+def test_a_server_clock_running_ahead_never_moves_the_cursor_past_ours() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from ism_tui.sync import _server_time
+    from storage.rows import iso
+
+    before = datetime.now(UTC)
+    capped = _server_time(before + timedelta(hours=2))
+    assert capped is not None and iso(before) <= capped <= str(iso(datetime.now(UTC)))
+    assert _server_time(datetime(2026, 11, 24, 9, 30, tzinfo=UTC)) == "2026-11-24T09:30:00.000000Z"
+    assert _server_time(None) is None
