@@ -10,7 +10,6 @@ apply tombstones as deletions. Writes run in a thread with short transactions; r
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import functools
 import gc
@@ -236,25 +235,16 @@ def after_sync(engine: Engine, reports: Sequence[ResourceReport]) -> None:
             # only the empty-analytics views of the customers whose usage or workspaces moved
             scope.analytics_customers = customers_of(
                 engine, {r: ids for r in inputs if (ids := touched[r]) is not None})
-    from storage.usage_rollups import refresh_usage_daily
-
-    rollups = changed & {"usage", "usage_periods", "workspaces", "customers"}
     try:
         from ism_tui.triage.store import recompute_blockers
     except ImportError:
-        if rollups:
-            refresh_usage_daily(engine)
-        return
-    if not rollups:
+        pass
+    else:
         recompute_blockers(engine, scope=scope)
-        return
-    # The roll-ups are SQL (SQLite runs it without the GIL) while reading the snapshot and
-    # the account and workspace rules is mostly Python: side by side they overlap (~0.4 s of
-    # a 100k full sync); the analytics rules, which read the roll-ups, wait for them.
-    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ism-rollups") as pool:
-        refreshed = pool.submit(refresh_usage_daily, engine)
-        recompute_blockers(engine, scope=scope, analytics_ready=refreshed.result)
-        refreshed.result()  # its errors surface even when no analytics rule waited for it
+    if changed & {"usage", "usage_periods", "workspaces", "customers"}:
+        from storage.usage_rollups import refresh_usage_daily
+
+        refresh_usage_daily(engine)
 
 
 async def _sync_resource(services: Services, client: ConsoleClient, resource: str, full: bool,

@@ -48,12 +48,10 @@ def analytics_diagnoser(engine: Engine, clock: Clock | None = None) -> Diagnose:
 
 
 def recompute_blockers(engine: Engine, clock: Clock | None = None,
-                       scope: triage_io.Scope | None = None,
-                       analytics_ready: Callable[[], object] | None = None) -> int:
+                       scope: triage_io.Scope | None = None) -> int:
     """Re-run the rules over the cache and replace the blockers table (or, with ``scope``,
     only the blockers of what changed: an incremental sync touches ~1% of subjects); returns
-    how many blockers were written. ``analytics_ready`` is called (and waited for) before the
-    first analytics diagnosis: e.g. a usage roll-up refresh running alongside."""
+    how many blockers were written."""
     if scope is not None and scope.empty:
         return 0
     snap = triage_io.read_snapshot(engine, scope)
@@ -63,10 +61,6 @@ def recompute_blockers(engine: Engine, clock: Clock | None = None,
             diagnose = analytics_diagnoser(engine, clock)
         except ImportError:
             diagnose = None
-    if diagnose is not None and analytics_ready is not None:
-        diagnose = _after(analytics_ready, diagnose)
-    elif analytics_ready is not None:
-        analytics_ready()  # its errors surface here too
     blockers = evaluate(snap, diagnose)
     rows = [{"id": b.id, "case": b.case, "severity": b.severity, "customer_id": b.customer_id,
              "subject_type": b.subject_type, "subject_id": b.subject_id, "summary": b.summary,
@@ -74,14 +68,6 @@ def recompute_blockers(engine: Engine, clock: Clock | None = None,
             for b in blockers]
     triage_io.replace_blockers(engine, rows, scope)
     return len(rows)
-
-
-def _after(ready: Callable[[], object], diagnose: Diagnose) -> Diagnose:
-    def waited(customer_id: str, start: str, end: str
-               ) -> tuple[str, list[str], dict[str, Any]] | None:
-        ready()
-        return diagnose(customer_id, start, end)
-    return waited
 
 
 def _load(payloads: list[str]) -> list[Blocker]:
