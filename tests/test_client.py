@@ -56,7 +56,9 @@ def test_unknown_fields_are_accepted() -> None:
     assert page.items[0].name == "a"
 
 
-def test_503_then_success_is_retried_and_429_honours_retry_after() -> None:
+def test_503_then_success_is_retried_and_429_honours_retry_after(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     calls: list[int] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -71,6 +73,10 @@ def test_503_then_success_is_retried_and_429_honours_retry_after() -> None:
                                          "role": "platform_operator"})
     me = run(handler, lambda c: c.me())
     assert me.role == "platform_operator" and len(calls) == 3
+    # retries are noted at INFO (nothing printed across a progress bar), with the reason
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    notes = [r.getMessage() for r in caplog.records if r.name == "ism_tui.api"]
+    assert len(notes) == 2 and "maintenance" in notes[0] and TOKEN not in " ".join(notes)
 
 
 def test_persistent_rate_limit_ends_in_a_clear_error() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import functools
+import logging
 import ssl
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 import orjson
 import stamina
+import stamina.instrumentation
 from pydantic import BaseModel, ValidationError
 
 from ism_tui.api import bulk
@@ -101,6 +103,21 @@ def http_date(value: str | None) -> dt.datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return when.astimezone(dt.UTC) if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+log = logging.getLogger("ism_tui.api")
+
+
+def _on_retry(details: stamina.instrumentation.RetryDetails) -> None:
+    """Retries go to our logger at INFO: stamina's default hook logged a bare
+    ``stamina.retry_scheduled`` WARNING that Python printed to stderr, across the sync progress
+    bar. Outcomes are still reported: success, or the typed error after the last attempt."""
+    cause = details.caused_by
+    log.info("retry %d in %.1f s after %s", details.retry_num, details.wait_for,
+             str(cause) if isinstance(cause, ApiError) else cause.__class__.__name__)
+
+
+stamina.instrumentation.set_on_retry_hooks([_on_retry])
 
 
 @functools.cache
