@@ -139,14 +139,17 @@ def _lookalike_ids(target_id: str, target_name: str,
 
 def gather_facts(reader: UsageReader, scope: str | None, period: Period, now: datetime,
                  rows_in_period: int, reconciliation: list[DayReconciliation],
-                 provider_data_through: datetime | None) -> SelectionFacts:
+                 provider_data_through: datetime | None,
+                 customers: list[CustomerRef] | None = None) -> SelectionFacts:
+    """``customers``: every customer, when the caller already holds them (else read)."""
     customer = reader.customer(scope) if scope else None
     lookalikes: list[tuple[CustomerRef, int]] = []
     workspaces = None
     if rows_in_period == 0:
         workspaces = reader.workspace_activity(scope, period.start, period.end)
         if customer is not None:
-            similar = lookalike_customers(customer, reader.customers())
+            everyone = customers if customers is not None else reader.customers()
+            similar = lookalike_customers(customer, everyone)
             rows = reader.usage_rows_by_customer([c.id for c in similar], period.start,
                                                  period.end)
             lookalikes = [(c, rows.get(c.id, 0)) for c in similar]
@@ -329,10 +332,12 @@ def needs_diagnosis(reconciliation: list[DayReconciliation], through: datetime |
 
 def diagnose_selection(reader: UsageReader, scope: str | None, period: Period, now: datetime,
                        rows_in_period: int, reconciliation: list[DayReconciliation],
-                       through: datetime | None) -> list[Finding]:
+                       through: datetime | None,
+                       customers: list[CustomerRef] | None = None) -> list[Finding]:
     """All five checks for a selection; for a view with usage, only data-side reasons can hold
     (its diagnosis is empty when none does)."""
-    facts = gather_facts(reader, scope, period, now, rows_in_period, reconciliation, through)
+    facts = gather_facts(reader, scope, period, now, rows_in_period, reconciliation, through,
+                         customers)
     findings = check_reasons(facts)
     if rows_in_period and not any(x.holds for x in findings):
         return []

@@ -29,6 +29,7 @@ from storage.usage_models import (
     RankedCustomer,
     RankedUser,
     RankedWorkspace,
+    Ranking,
     UsageAmounts,
 )
 from storage.usage_queries import UsageReader, provider_coverage, read_usage
@@ -136,17 +137,29 @@ def _parse_ts(value: str | None) -> datetime | None:
 class AnalyticsService:
     """Analytics over the cache. ``clock`` gives "now" (UTC) so views are reproducible."""
 
-    def __init__(self, engine: Engine, clock: Clock = utc_now, top_n: int = 10) -> None:
+    def __init__(self, engine: Engine, clock: Clock = utc_now, top_n: int = 10, *,
+                 snapshot: bool = False) -> None:
+        """``snapshot``: the cache will not change while this service is used (a blocker
+        recompute diagnosing many customers), so who is viewing and the customer list are read
+        once, not per view (~70 ms of an incremental sync's 25 diagnoses)."""
         self.engine = engine
         self.clock = clock
         self.top_n = top_n
+        self.snapshot = snapshot
+        self._viewer: Viewer | None = None
+        self._everyone: list[CustomerRef] | None = None
 
     # -- who and what -----------------------------------------------------------------------
 
     def viewer(self) -> Viewer:
         from storage.db import get_meta
 
-        return Viewer.from_meta(get_meta(self.engine, "me"))
+        if self._viewer is not None:
+            return self._viewer
+        viewer = Viewer.from_meta(get_meta(self.engine, "me"))
+        if self.snapshot:
+            self._viewer = viewer
+        return viewer
 
     def customers(self) -> list[CustomerRef]:
         """Customers the viewer may pick (a customer admin: only theirs)."""
@@ -192,7 +205,12 @@ class AnalyticsService:
 
     # -- the view ---------------------------------------------------------------------------
 
-    def view(self, selection: Selection, metric: Metric = "hours") -> AnalyticsView:
+    def view(self, selection: Selection, metric: Metric = "hours", *,
+             rankings: bool = True) -> AnalyticsView:
+        """The analytics of ``selection``. ``rankings=False`` leaves out the top workspaces,
+        users and customers: the blocker rules only want the diagnosis and escalation, and
+        ranking (and caching) every customer's top lists was most of a blocker recompute's
+        analytics time."""
         now = self.clock()
         viewer = self.viewer()
         if viewer.role == "customer_member":
@@ -208,9 +226,11 @@ class AnalyticsService:
             label = self._scope_label(reader, scope, selection.scope_customer_id)
             days = reader.daily(scope, start, end)
             totals = sum((d.amounts for d in days), UsageAmounts())
-            ranking = reader.ranking(scope, start, end, self.top_n, metric)
+            ranking = (reader.ranking(scope, start, end, self.top_n, metric) if rankings
+                       else Ranking([], [], 0, 0))
             top_customers = (
-                reader.top_customers(start, end, self.top_n, metric) if scope is None else []
+                reader.top_customers(start, end, self.top_n, metric)
+                if scope is None and rankings else []
             )
             recon = reader.reconciliation(scope, start, end)
             through = _parse_ts(provider_coverage(recon))
@@ -222,8 +242,11 @@ class AnalyticsService:
             if totals.rows == 0:
                 view.status = "empty"
             if view.status == "empty" or needs_diagnosis(recon, through, shown.period, now):
+                if self.snapshot and self._everyone is None:
+                    self._everyone = reader.customers()
                 view.diagnosis = diagnose_selection(
-                    reader, scope, shown.period, now, totals.rows, recon, through
+                    reader, scope, shown.period, now, totals.rows, recon, through,
+                    self._everyone,
                 )
                 if view.status == "ok" and view.diagnosis:
                     view.status = "partial"

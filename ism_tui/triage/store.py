@@ -22,14 +22,14 @@ def analytics_diagnoser(engine: Engine, clock: Clock | None = None) -> Diagnose:
     from ism_tui.analytics.periods import PeriodError, custom, parse_day, utc_now
     from ism_tui.analytics.service import AnalyticsError, AnalyticsService, Selection
 
-    service = AnalyticsService(engine, clock=clock or utc_now)
+    service = AnalyticsService(engine, clock=clock or utc_now, snapshot=True)
 
     def diagnose(customer_id: str, start: str, end: str
                  ) -> tuple[str, list[str], dict[str, Any]] | None:
         try:
             today = service.clock().date()
             period = custom(parse_day(start), parse_day(end), today)
-            view = service.view(Selection(customer_id, period))
+            view = service.view(Selection(customer_id, period), rankings=False)
         except (AnalyticsError, PeriodError):
             return None
         if view.status not in ("empty", "partial") or not view.diagnosis:
