@@ -99,14 +99,13 @@ def humanize_age(seconds: float) -> str:
 
 def freshness(engine: Engine, now: datetime | None = None) -> list[ResourceFreshness]:
     """Freshness of every mirrored resource, in a stable order."""
-    from ism_tui.api.models import LIST_RESOURCES
     from storage.rows import parse_iso
-    from storage.sync_state import all_states
+    from storage.sync_state import RESOURCES, all_states
 
     now = now or datetime.now(UTC)
     states = all_states(engine)
     out = []
-    for resource in LIST_RESOURCES:
+    for resource in RESOURCES:
         st = states.get(resource)
         when = parse_iso(st.last_success_at) if st else None
         out.append(ResourceFreshness(

@@ -7,6 +7,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+# The mirrored resources in display order (the API's ``LIST_RESOURCES``; a test keeps them
+# equal): readers of freshness need not import the pydantic wire models (~50 ms).
+RESOURCES = ("customers", "users", "invites", "targets", "templates", "workspaces", "usage",
+             "usage_periods", "audit")
 _COLUMNS = ("resource", "last_success_at", "last_attempt_at", "cursor", "resume_after_id",
             "full_sync_id", "last_error", "row_count")
 

@@ -51,3 +51,10 @@ def test_cli_help_does_not_import_heavy_layers() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_cache_lists_the_same_resources_as_the_api() -> None:
+    from ism_tui.api.models import LIST_RESOURCES
+    from storage.sync_state import RESOURCES
+
+    assert RESOURCES == tuple(LIST_RESOURCES)
