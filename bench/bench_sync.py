@@ -159,10 +159,6 @@ def orm_baseline(pages: list[bytes], path: Path) -> tuple[int, float]:
 ROUNDS = 3
 
 
-def _median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
 def _span(values: list[float], fmt: str = ",.0f") -> str:
     return f"{format(min(values), fmt)}-{format(max(values), fmt)}"
 
@@ -245,9 +241,9 @@ def main() -> dict[str, Any]:
     def col(key: str) -> list[float]:
         return [float(r[key]) for r in rounds]
 
-    med = {k: _median(col(k)) for k in ("full_s", "workspace_rows_per_s", "raw_rows_per_s",
-                                         "ingest_rows_per_s", "orm_rows_per_s",
-                                         "incremental_s")}
+    keys = ("full_s", "workspace_rows_per_s", "raw_rows_per_s", "ingest_rows_per_s",
+            "orm_rows_per_s", "incremental_s")
+    med = {k: statistics.median(col(k)) for k in keys}
     first = rounds[0]
     figures: dict[str, Any] = {
         "rounds": ROUNDS,

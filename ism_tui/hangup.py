@@ -15,6 +15,7 @@ import os
 import sys
 import termios
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 HANGUP_EXIT_CODE = 129  # 128 + SIGHUP, what a shell reports for a hung-up job
@@ -54,13 +55,10 @@ def watch_terminal(fds: Sequence[int] | None = None, *, interval: float = 1.0,
     watched = list(terminal_fds() if fds is None else fds)
     if not watched:
         return None
-    stop = threading.Event()
-
     def run() -> None:
-        while not stop.wait(interval):
-            if terminal_lost(watched):
-                on_lost()
-                return
+        while not terminal_lost(watched):
+            time.sleep(interval)
+        on_lost()
 
     thread = threading.Thread(target=run, name="ism-terminal-watch", daemon=True)
     thread.start()

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from ism_tui.api.client import ConsoleClient
     from ism_tui.services import Services
+    from storage.sync_state import SyncStateRow
 
 CURSOR_OVERLAP = timedelta(seconds=60)
 # One writer at a time, queued in Python: SQLite's own busy handler sleeps in steps of up to
@@ -203,8 +204,7 @@ def _phases(engine: Engine, names: list[str], full: bool) -> list[list[str]]:
     from storage.sync_state import read_state
 
     if "workspaces" in names and not full:
-        state = read_state(engine, "workspaces")
-        full = state.cursor is None or bool(state.full_sync_id)
+        full = _full_pass(read_state(engine, "workspaces"))
     if not full or "workspaces" not in names:
         return [names]
     first = [n for n in names if n in FIRST_PHASE]
@@ -254,7 +254,7 @@ async def _sync_resource(services: Services, client: ConsoleClient, resource: st
     engine = services.engine
     state = await asyncio.to_thread(read_state, engine, resource)
     resuming = bool(state.full_sync_id)
-    mode = "full" if full or state.cursor is None or resuming else "incremental"
+    mode = "full" if full or _full_pass(state) else "incremental"
     rep = ResourceReport(resource, mode)
     t0 = time.perf_counter()
     emit(SyncProgress(resource, 0, state.row_count or None, "start"))
@@ -341,6 +341,11 @@ async def _sync_resource(services: Services, client: ConsoleClient, resource: st
         emit(SyncProgress(resource, rep.rows, None, "error", done=True, error=rep.error))
     rep.seconds = round(time.perf_counter() - t0, 3)
     return rep
+
+
+def _full_pass(state: SyncStateRow) -> bool:
+    """A resource lists everything when it never synced or a full pass is to be resumed."""
+    return state.cursor is None or bool(state.full_sync_id)
 
 
 def _newest(items: Sequence[Any]) -> str | None:

@@ -209,19 +209,19 @@ class UsageReader:
             n_ws, n_users = self.db.execute(
                 "SELECT COUNT(DISTINCT ws), COUNT(DISTINCT usr) FROM temp.rank_pairs WHERE n > 0"
             ).fetchone()
-            chosen: list[str] = []
-            if top_ws or top_users:
-                marks_ws = ", ".join("?" for _ in top_ws) or "NULL"
-                marks_users = ", ".join("?" for _ in top_users) or "NULL"
-                chosen = [str(r[0]) for r in self.db.execute(
-                    f"SELECT DISTINCT ws FROM temp.rank_pairs WHERE n > 0 AND (ws IN "
-                    f"({marks_ws}) OR usr IN ({marks_users}))", (*top_ws, *top_users))]
+            if not top_ws:  # no usage in the scope and period (then no user has any either)
+                return Ranking([], [], 0, 0)
+            marks_ws = ", ".join("?" for _ in top_ws)
+            marks_users = ", ".join("?" for _ in top_users)
+            chosen = [str(r[0]) for r in self.db.execute(
+                f"SELECT DISTINCT ws FROM temp.rank_pairs WHERE n > 0 AND (ws IN ({marks_ws}) "
+                f"OR usr IN ({marks_users}))", (*top_ws, *top_users))]
             self._pair_sums("rank_detail", "cust TEXT, s INTEGER, c REAL, k REAL, n INTEGER",
                             "MIN(customer_id), {sign} * SUM(workspace_seconds), "
                             "{sign} * SUM(ai_credits_used), {sign} * SUM(cost_usd), "
                             "{sign} * {n}",
                             "s = s + excluded.s, c = c + excluded.c, k = k + excluded.k, "
-                            "n = n + excluded.n", customer_id, start, end, chosen or ["\0"])
+                            "n = n + excluded.n", customer_id, start, end, chosen)
             by_ws = {str(r[0]): r[1:] for r in self.db.execute(
                 "SELECT ws, MIN(cust), SUM(s), SUM(c), SUM(k), SUM(n) FROM temp.rank_detail "
                 "WHERE n > 0 GROUP BY ws")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from ism_tui.triage.playbook import CASES, SEVERITY_WORDS
@@ -55,9 +55,6 @@ class Blocker:
     @property
     def done_when(self) -> tuple[str, ...]:
         return CASES[self.case].done_when
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Blocker:
