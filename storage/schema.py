@@ -227,24 +227,47 @@ class UsageDailyRow(SQLModel, table=True):
     rows: int = 0
 
 
-class UsageWeeklyRow(SQLModel, table=True):
-    """Usage summed per workspace, user and ISO week (``week`` = its Monday): rankings over long
-    periods read whole weeks here and only the partial weeks at the edges from ``usage``."""
+class UsagePairRow(SQLModel, table=True):
+    """A (workspace, user, customer) with usage, numbered: the ranking roll-ups below key on
+    this small integer instead of two text ids (smaller rows, cheaper grouping)."""
 
-    __tablename__ = "usage_weekly"
+    __tablename__ = "usage_pairs"
     __table_args__ = (
-        Index(
-            "ix_usage_weekly_customer",
-            "customer_id", "workspace_id", "user_id", "week",
-            "workspace_seconds", "ai_credits_used", "cost_usd", "rows",
-        ),
-        Index("ix_usage_weekly_week", "week"),
-        {"sqlite_with_rowid": False},
+        Index("ux_usage_pairs_key", "workspace_id", "user_id", "customer_id", unique=True),
+        # a ranking groups its pairs by user in this order, with no sort
+        Index("ix_usage_pairs_user", "user_id", "workspace_id", "customer_id"),
     )
-    workspace_id: str = Field(primary_key=True)
-    user_id: str = Field(primary_key=True)
-    week: str = Field(primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: str = ""
+    user_id: str = ""
     customer_id: str = ""
+
+
+class UsagePairDayRow(SQLModel, table=True):
+    """Usage summed per UTC day, customer and pair: a day's slice (all customers, or one) is
+    contiguous, so the edges of a ranking's period cost a range scan, not index lookups."""
+
+    __tablename__ = "usage_pair_days"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    day: str = Field(primary_key=True)
+    customer_id: str = Field(primary_key=True)
+    pair: int = Field(primary_key=True)
+    workspace_seconds: int = 0
+    ai_credits_used: float = 0.0
+    cost_usd: float = 0.0
+    rows: int = 0
+
+
+class UsagePairWeekRow(SQLModel, table=True):
+    """Running totals per pair from the first cached week through the Sunday of ``week`` (its
+    Monday), one slice per week with every pair seen so far. Any period's sums per pair are
+    then one slice minus another, plus or minus at most three days at each end."""
+
+    __tablename__ = "usage_pair_weeks"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    week: str = Field(primary_key=True)
+    customer_id: str = Field(primary_key=True)
+    pair: int = Field(primary_key=True)
     workspace_seconds: int = 0
     ai_credits_used: float = 0.0
     cost_usd: float = 0.0

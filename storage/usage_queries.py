@@ -35,6 +35,7 @@ from storage.usage_models import (
     amounts,
 )
 from storage.usage_rollups import (
+    SHAPE_KEY,
     cached_ranking,
     data_version,
     is_stale,
@@ -46,7 +47,8 @@ from storage.usage_rollups import (
 RECONCILIATION_ORDER = ("failed", "delayed", "pending", "reconciled")  # worst first
 MISSING = "missing"  # no usage_periods row for the day: the Console reported nothing
 CACHED_TOP = 50  # rankings are cached with this many entries; larger requests recompute
-RAW_MAX_DAYS = 10  # rankings over fewer days group raw rows; longer ones use usage_weekly
+MAX_DIRECT_DAYS = 400  # longer periods always read running totals (bounded IN lists)
+Piece = tuple[str, list[str], int]  # (table, days or weeks, sign): slices summed per pair
 
 
 def _metric_key(metric: Metric) -> int:
@@ -113,63 +115,74 @@ class UsageReader:
 
     # -- rankings ---------------------------------------------------------------------------
 
-    def _add_groups(self, target: str, sums: str, merge: str, table: str, column: str,
-                    customer_id: str | None, first: date, last: date, sign: int = 1,
-                    workspaces: Sequence[str] = ()) -> None:
-        """Add (``sign`` 1) or subtract (-1) per (workspace, user) sums of ``table`` over
-        ``first..last`` into ``temp.<target>``: ``sums`` lists the aggregates (``{sign}`` and
-        ``{n}``, the row count, filled in), ``merge`` the conflict update; ``workspaces``
-        limits it to those workspaces (a key prefix of both tables)."""
-        where, args = _scope(customer_id)
-        if workspaces:
-            where += f" AND workspace_id IN ({', '.join('?' for _ in workspaces)})"
-            args = (*args, *workspaces)
-        n = "COUNT(*)" if table == "usage" else "SUM(rows)"
-        self.db.execute(
-            f"INSERT INTO temp.{target} SELECT workspace_id, user_id, "
-            f"{sums.format(sign=sign, n=n)} FROM {table} "
-            f"WHERE {column} BETWEEN ? AND ?{where} GROUP BY workspace_id, user_id "
-            f"ON CONFLICT(ws, usr) DO UPDATE SET {merge}",
-            (first.isoformat(), last.isoformat(), *args),
+    def _shape(self) -> tuple[float, float]:
+        """(rows of a week slice, rows of a day slice) as the last refresh found them: pairs
+        with usage, and pair-day rows per day."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (SHAPE_KEY,)).fetchone()
+        try:
+            pairs, rows, days = (int(x) for x in str(row[0]).split())
+        except (TypeError, ValueError):
+            return 2.0, 1.0  # unknown: a day as half of a week slice
+        return float(max(pairs, 1)), max(rows, 1) / max(days, 1)
+
+    def _plan(self, start: date, end: date) -> list[Piece]:
+        """Slices whose signed sum per pair is each pair's sum over ``start..end``: the days
+        themselves, or running totals through ``end`` minus those through the day before
+        ``start``, whichever reads fewer rows by the cache's shape."""
+        week_rows, day_rows = self._shape()
+        # two queries: SQLite reads MIN or MAX off the key only as a query's one aggregate
+        lo = self.db.execute("SELECT MIN(week) FROM usage_pair_weeks").fetchone()[0]
+        hi = self.db.execute("SELECT MAX(week) FROM usage_pair_weeks").fetchone()[0]
+        length = (end - start).days + 1
+        direct: tuple[float, list[Piece]] = (
+            length * day_rows if length <= MAX_DIRECT_DAYS else float("inf"),
+            [("usage_pair_days", _days(start, end), 1)],
         )
+        if lo is None:
+            return []  # no usage cached at all
+        first, last = date.fromisoformat(lo), date.fromisoformat(hi)
 
-    @staticmethod
-    def _parts(start: date, end: date) -> list[tuple[str, str, date, date, int]]:
-        """``start..end`` as (table, column, first, last, sign) pieces to add up per pair.
+        def through(day: date, sign: int) -> tuple[float, list[Piece]]:
+            """Running totals through ``day``: a week slice, with days added or taken off."""
+            if day < first:
+                return 0.0, []
+            monday = week_start(day)
+            if monday > last:
+                return week_rows, [("usage_pair_weeks", [last.isoformat()], sign)]
+            inside = (day - monday).days + 1  # days of day's week up to and including it
+            week: Piece = ("usage_pair_weeks", [monday.isoformat()], sign)
+            after: Piece = ("usage_pair_days",
+                            _days(day + timedelta(days=1), monday + timedelta(days=6)), -sign)
+            take_off = (week_rows + (7 - inside) * day_rows,
+                        [week] + ([after] if inside < 7 else []))
+            before = monday - timedelta(days=7)
+            prior: list[Piece] = ([("usage_pair_weeks", [before.isoformat()], sign)]
+                                  if before >= first else [])
+            add_on = (len(prior) * week_rows + inside * day_rows,
+                      [*prior, ("usage_pair_days", _days(monday, day), sign)])
+            return min(take_off, add_on, key=lambda option: option[0])
 
-        Short periods group the raw rows. Longer ones read whole weeks from ``usage_weekly``
-        (scanned in key order, "+week", so grouping needs no sort) and fix each partial week at
-        the edges from raw rows: adding its days inside the period, or taking the whole week and
-        subtracting its days outside, whichever is fewer (at most 3 raw days per edge). Pairs
-        whose rows all fell outside end with ``n = 0`` and are ignored."""
-        if (end - start).days < RAW_MAX_DAYS:
-            return [("usage", "day", start, end, 1)]
-        first, last = week_start(start), week_start(end)
-        fixes: list[tuple[str, str, date, date, int]] = []
-        head_out = (start - first).days  # days of the first week before the period
-        if 0 < head_out and 7 - head_out < head_out:
-            fixes.append(("usage", "day", start, first + timedelta(days=6), 1))  # days inside
-            first += timedelta(days=7)
-        elif head_out:
-            fixes.append(("usage", "day", first, start - timedelta(days=1), -1))  # days before
-        tail_in = (end - last).days + 1  # days of the last week inside the period
-        if tail_in < 7 and tail_in <= 7 - tail_in:
-            fixes.append(("usage", "day", last, end, 1))
-            last -= timedelta(days=7)
-        elif tail_in < 7:
-            fixes.append(("usage", "day", end + timedelta(days=1), last + timedelta(days=6), -1))
-        return [("usage_weekly", "+week", first, last, 1), *fixes]
+        upto, below = through(end, 1), through(start - timedelta(days=1), -1)
+        running = (upto[0] + below[0], upto[1] + below[1])
+        return min(direct, running, key=lambda option: option[0])[1]
 
-    def _pair_sums(self, target: str, columns: str, sums: str, merge: str,
-                   customer_id: str | None, start: date, end: date,
-                   workspaces: Sequence[str] = ()) -> None:
-        """Fill a fresh ``temp.<target>`` (ws, usr, ``columns``) for the period, in SQLite."""
-        self.db.execute(f"DROP TABLE IF EXISTS temp.{target}")
-        self.db.execute(f"CREATE TEMP TABLE {target} (ws TEXT, usr TEXT, {columns}, "
-                        "PRIMARY KEY (ws, usr)) WITHOUT ROWID")
-        for table, column, first, last, sign in self._parts(start, end):
-            self._add_groups(target, sums, merge, table, column, customer_id, first, last,
-                             sign, workspaces)
+    def _pair_sums(self, customer_id: str | None, start: date, end: date) -> None:
+        """Fill a fresh ``temp.rank_pairs`` (pair, s, c, k, n) with each pair's sums over the
+        period in the scope (pairs whose rows all fell outside it end with ``n = 0``)."""
+        self.db.execute("DROP TABLE IF EXISTS temp.rank_pairs")
+        self.db.execute("CREATE TEMP TABLE rank_pairs (pair INTEGER PRIMARY KEY, s INTEGER, "
+                        "c REAL, k REAL, n INTEGER)")
+        where, args = _scope(customer_id)
+        for table, keys, sign in self._plan(start, end):
+            column = "week" if table == "usage_pair_weeks" else "day"
+            self.db.execute(  # IN, not BETWEEN: with a customer, a seek per day or week
+                f"INSERT INTO temp.rank_pairs SELECT pair, {sign} * workspace_seconds, "
+                f"{sign} * ai_credits_used, {sign} * cost_usd, {sign} * rows FROM {table} "
+                f"WHERE {column} IN ({', '.join('?' for _ in keys)}){where} "
+                "ON CONFLICT(pair) DO UPDATE SET s = s + excluded.s, c = c + excluded.c, "
+                "k = k + excluded.k, n = n + excluded.n",
+                (*keys, *args),
+            )
 
     def ranking(self, customer_id: str | None, start: date, end: date, limit: int = 10,
                 metric: Metric = "hours") -> Ranking:
@@ -190,61 +203,41 @@ class UsageReader:
 
     def _compute_ranking(self, customer_id: str | None, start: date, end: date, limit: int,
                          metric: Metric) -> Ranking:
-        """Two passes. The first sums only the ranked metric and the row count per (workspace,
-        user) over every pair of the scope: two aggregates instead of five made the 90-day
-        all-customer ranking over 1M rows ~1/3 cheaper. The second sums every amount, but only
-        for the workspaces of the pairs that made either top list."""
-        column = {"hours": "workspace_seconds", "credits": "ai_credits_used",
-                  "cost": "cost_usd"}[metric]
+        column = {"hours": "s", "credits": "c", "cost": "k"}[metric]
+        sums = "MIN(p.customer_id), SUM(a.s), SUM(a.c), SUM(a.k), SUM(a.n)"
+        joined = "FROM temp.rank_pairs a JOIN usage_pairs p ON p.id = a.pair WHERE a.n > 0"
         try:
-            self._pair_sums("rank_pairs", "m, n INTEGER", f"{{sign}} * SUM({column}), "
-                            "{sign} * {n}", "m = m + excluded.m, n = n + excluded.n",
-                            customer_id, start, end)
-            top_ws = [str(r[0]) for r in self.db.execute(
-                "SELECT ws, SUM(m) AS m FROM temp.rank_pairs WHERE n > 0 GROUP BY ws "
-                "ORDER BY m DESC, ws LIMIT ?", (limit,))]
-            top_users = [str(r[0]) for r in self.db.execute(
-                "SELECT usr, SUM(m) AS m FROM temp.rank_pairs WHERE n > 0 GROUP BY usr "
-                "ORDER BY m DESC, usr LIMIT ?", (limit,))]
-            n_ws, n_users = self.db.execute(
-                "SELECT COUNT(DISTINCT ws), COUNT(DISTINCT usr) FROM temp.rank_pairs WHERE n > 0"
-            ).fetchone()
-            if not top_ws:  # no usage in the scope and period (then no user has any either)
+            self._pair_sums(customer_id, start, end)
+            by_ws = self.db.execute(
+                f"SELECT p.workspace_id, {sums} {joined} GROUP BY p.workspace_id "
+                f"ORDER BY SUM(a.{column}) DESC, p.workspace_id LIMIT ?", (limit,)).fetchall()
+            if not by_ws:  # no usage in the scope and period (then no user has any either)
                 return Ranking([], [], 0, 0)
-            marks_ws = ", ".join("?" for _ in top_ws)
-            marks_users = ", ".join("?" for _ in top_users)
-            chosen = [str(r[0]) for r in self.db.execute(
-                f"SELECT DISTINCT ws FROM temp.rank_pairs WHERE n > 0 AND (ws IN ({marks_ws}) "
-                f"OR usr IN ({marks_users}))", (*top_ws, *top_users))]
-            self._pair_sums("rank_detail", "cust TEXT, s INTEGER, c REAL, k REAL, n INTEGER",
-                            "MIN(customer_id), {sign} * SUM(workspace_seconds), "
-                            "{sign} * SUM(ai_credits_used), {sign} * SUM(cost_usd), "
-                            "{sign} * {n}",
-                            "s = s + excluded.s, c = c + excluded.c, k = k + excluded.k, "
-                            "n = n + excluded.n", customer_id, start, end, chosen)
-            by_ws = {str(r[0]): r[1:] for r in self.db.execute(
-                "SELECT ws, MIN(cust), SUM(s), SUM(c), SUM(k), SUM(n) FROM temp.rank_detail "
-                "WHERE n > 0 GROUP BY ws")}
-            by_user = {str(r[0]): r[1:] for r in self.db.execute(
-                "SELECT usr, MIN(cust), SUM(s), SUM(c), SUM(k), SUM(n), COUNT(*) "
-                "FROM temp.rank_detail WHERE n > 0 GROUP BY usr")}
+            by_user = self.db.execute(
+                f"SELECT p.user_id, {sums} {joined} GROUP BY p.user_id "
+                f"ORDER BY SUM(a.{column}) DESC, p.user_id LIMIT ?", (limit,)).fetchall()
+            marks = ", ".join("?" for _ in by_user)
+            per_user = dict(self.db.execute(  # workspaces with usage, for the top users only
+                f"SELECT p.user_id, COUNT(DISTINCT p.workspace_id) {joined} "
+                f"AND p.user_id IN ({marks}) GROUP BY p.user_id", [r[0] for r in by_user]))
+            n_ws, n_users = self.db.execute(
+                f"SELECT COUNT(DISTINCT p.workspace_id), COUNT(DISTINCT p.user_id) {joined}"
+            ).fetchone()
         finally:
             self.db.execute("DROP TABLE IF EXISTS temp.rank_pairs")
-            self.db.execute("DROP TABLE IF EXISTS temp.rank_detail")
         ws_info = self._rows_by_id("SELECT id, name, owner_email, status FROM workspaces",
-                                   top_ws)
-        user_info = self._rows_by_id("SELECT id, email, name FROM users", top_users)
+                                   [r[0] for r in by_ws])
+        user_info = self._rows_by_id("SELECT id, email, name FROM users",
+                                     [r[0] for r in by_user])
         workspaces = []
-        for ws in top_ws:
-            cust, secs, credits, cost, rows = by_ws[ws]
+        for ws, cust, secs, credits, cost, rows in by_ws:
             _, name, owner, status = ws_info.get(ws, (ws, "", "", ""))
             workspaces.append(RankedWorkspace(ws, name, cust, owner, status,
                                               amounts(secs, credits, cost, rows)))
         users = []
-        for user in top_users:
-            cust, secs, credits, cost, rows, n = by_user[user]
+        for user, cust, secs, credits, cost, rows in by_user:
             _, email, name = user_info.get(user, (user, "", ""))
-            users.append(RankedUser(user, email, name, cust, int(n),
+            users.append(RankedUser(user, email, name, cust, int(per_user.get(user, 0)),
                                     amounts(secs, credits, cost, rows)))
         return Ranking(workspaces, users, int(n_ws), int(n_users))
 
@@ -361,6 +354,10 @@ def _each_day(start: date, end: date) -> Iterator[date]:
     while day <= end:
         yield day
         day += timedelta(days=1)
+
+
+def _days(first: date, last: date) -> list[str]:
+    return [day.isoformat() for day in _each_day(first, last)]
 
 
 def _worst(counts: dict[str, int]) -> str:

@@ -174,3 +174,27 @@ def test_reconciliation_per_day_and_coverage(demo_engine) -> None:
     assert everyone[0].status == "failed"
     assert everyone[0].counts["failed"] == 1 and everyone[0].counts["reconciled"] >= 10
     assert [d.status for d in old] == ["missing", "missing"]  # nothing reported back then
+
+
+def test_running_totals_follow_a_change_to_an_old_day(demo_engine) -> None:
+    """Rankings read running totals per week: a re-synced day early in the cache must move
+    every later week's totals, or periods after it would be off by the change."""
+    refresh_usage_daily(demo_engine)
+    old = TODAY - timedelta(days=80)
+    row = sql(demo_engine, "SELECT id, day, customer_id, workspace_id, user_id, "
+              "workspace_seconds, ai_credits_used, cost_usd, updated_at FROM usage "
+              "WHERE day >= ? ORDER BY day, id LIMIT 1", old.isoformat())[0]
+    old, customer = date.fromisoformat(row[1]), row[2]
+    cols = ("id", "day", "customer_id", "workspace_id", "user_id", "workspace_seconds",
+            "ai_credits_used", "cost_usd", "updated_at")
+    with demo_engine.begin() as conn:
+        upsert_rows(conn, "usage", [dict(zip(cols, row, strict=True))
+                                    | {"workspace_seconds": row[5] + 5_000_000}])
+    assert refresh_usage_daily(demo_engine).weeks >= 11  # every week from the old day's on
+    for start, end in [(old - timedelta(days=3), TODAY), (old + timedelta(days=1), TODAY),
+                       (old, old + timedelta(days=40))]:
+        _check_ranking(demo_engine, None, start, end)
+        _check_ranking(demo_engine, customer, start, end)
+    with read_usage(demo_engine) as reader:
+        top = reader.ranking(customer, old - timedelta(days=3), TODAY, limit=1).workspaces[0]
+    assert top.workspace_id == row[3]
