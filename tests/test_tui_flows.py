@@ -212,3 +212,20 @@ async def test_analytics_empty_selection_is_diagnosed_and_exported(tmp_path, dem
     escalation = next(exports.glob("analytics-escalation-*.md")).read_text()
     assert "selected_period" in escalation and "reconciliation_status" in escalation
     assert list(exports.glob("usage-*.csv")) and list(exports.glob("usage-*.json"))
+
+
+async def test_hidden_tabs_are_built_after_the_first_paint(tmp_path, demo_world_session):
+    """Only the tab the console opens on is built before the first paint; a tab asked for in
+    the instant before it is built still opens, focused."""
+    app = make_app(make_services(tmp_path, demo_world_session))
+    async with app.run_test(size=(80, 24)) as pilot:
+        from screens.lazy import LazyPane
+
+        if len(app.query(LazyPane)) != 4:  # Triage built; the other four stand-ins
+            raise AssertionError([w.parent.id for w in app.query(LazyPane)])
+        await pilot.press("5")  # before the first refresh has built Analytics
+        await pilot.pause()
+        await pilot.pause()
+        assert not app.query(LazyPane)
+        assert app.focused is not None and app.focused.id == "analytics"
+        assert "Analytics" in screen(app) and "Period" in screen(app)
