@@ -51,14 +51,19 @@ _PAIRS_INSERT = (
     "SELECT DISTINCT workspace_id, user_id, customer_id FROM usage WHERE {where} "
     "ON CONFLICT DO NOTHING"
 )
-# One day at a time: a day's rows come off ``ix_usage_day`` and sort in cache, ~1.7x faster at
-# 1M rows than one statement over all days; the daily totals then come from the day's pairs.
+# One day at a time: a day's rows come off ``ix_usage_day`` and land in a part of the table
+# that stays in cache (~1.7x faster at 1M rows than one statement over all days), summed by
+# upsert rather than GROUP BY (no sort: the pairs of a 133k-row sync 0.36 -> 0.14 s); the
+# daily totals then come from the day's pairs.
 _DAY_STATEMENTS = (
     "DELETE FROM usage_pair_days WHERE day = ?1",
-    "INSERT INTO usage_pair_days SELECT ?1, u.customer_id, p.id, SUM(u.workspace_seconds), "
-    "SUM(u.ai_credits_used), SUM(u.cost_usd), COUNT(*) FROM usage u JOIN usage_pairs p "
+    "INSERT INTO usage_pair_days SELECT ?1, u.customer_id, p.id, u.workspace_seconds, "
+    "u.ai_credits_used, u.cost_usd, 1 FROM usage u JOIN usage_pairs p "
     "ON p.workspace_id = u.workspace_id AND p.user_id = u.user_id "
-    "AND p.customer_id = u.customer_id WHERE u.day = ?1 GROUP BY u.customer_id, p.id",
+    "AND p.customer_id = u.customer_id WHERE u.day = ?1 ON CONFLICT DO UPDATE SET "
+    "workspace_seconds = workspace_seconds + excluded.workspace_seconds, "
+    "ai_credits_used = ai_credits_used + excluded.ai_credits_used, "
+    "cost_usd = cost_usd + excluded.cost_usd, rows = rows + 1",
     "DELETE FROM usage_daily WHERE day = ?1",
     "INSERT INTO usage_daily SELECT customer_id, ?1, SUM(workspace_seconds), "
     "SUM(ai_credits_used), SUM(cost_usd), SUM(rows) FROM usage_pair_days WHERE day = ?1 "

@@ -137,3 +137,31 @@ def test_rules_import_neither_textual_nor_httpx() -> None:
             "assert not bad, bad")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_recompute_waits_for_the_rollups_before_analytics_and_writing(
+        demo_engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The sync builds the usage roll-ups in a thread while the rules run: the recompute must
+    call ``wait`` before its first analytics read and before it writes, and its result must
+    equal a recompute without one."""
+    from sqlalchemy import text
+
+    import ism_tui.analytics.service as service
+
+    events: list[str] = []
+    real = service.read_usage
+
+    def watched(*args, **kwargs):  # type: ignore[no-untyped-def]
+        events.append("read_usage")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "read_usage", watched)
+    recompute_blockers(demo_engine, clock=lambda: FROZEN_NOW, wait=lambda: events.append("wait"))
+    assert "read_usage" in events
+    assert events[0] == "wait"  # before the first analytics read
+    assert events[-1] == "wait"  # and once more before writing
+    with demo_engine.connect() as conn:
+        waited = dict(conn.execute(text("SELECT id, payload FROM blockers")).all())
+    recompute_blockers(demo_engine, clock=lambda: FROZEN_NOW)
+    with demo_engine.connect() as conn:
+        assert dict(conn.execute(text("SELECT id, payload FROM blockers")).all()) == waited

@@ -48,10 +48,12 @@ def analytics_diagnoser(engine: Engine, clock: Clock | None = None) -> Diagnose:
 
 
 def recompute_blockers(engine: Engine, clock: Clock | None = None,
-                       scope: triage_io.Scope | None = None) -> int:
+                       scope: triage_io.Scope | None = None,
+                       wait: Callable[[], object] | None = None) -> int:
     """Re-run the rules over the cache and replace the blockers table (or, with ``scope``,
     only the blockers of what changed: an incremental sync touches ~1% of subjects); returns
-    how many blockers were written."""
+    how many blockers were written. ``wait``: called before the first analytics diagnosis
+    and before writing (the sync builds the usage roll-ups meanwhile, in another thread)."""
     if scope is not None and scope.empty:
         return 0
     snap = triage_io.read_snapshot(engine, scope)
@@ -61,13 +63,26 @@ def recompute_blockers(engine: Engine, clock: Clock | None = None,
             diagnose = analytics_diagnoser(engine, clock)
         except ImportError:
             diagnose = None
+    if diagnose is not None and wait is not None:
+        diagnose = _after(wait, diagnose)
     blockers = evaluate(snap, diagnose)
+    if wait is not None:
+        wait()
     rows = [{"id": b.id, "case": b.case, "severity": b.severity, "customer_id": b.customer_id,
              "subject_type": b.subject_type, "subject_id": b.subject_id, "summary": b.summary,
              "since": b.since, "payload": orjson.dumps(b).decode()}  # dataclasses natively
             for b in blockers]
     triage_io.replace_blockers(engine, rows, scope)
     return len(rows)
+
+
+def _after(wait: Callable[[], object], diagnose: Diagnose) -> Diagnose:
+    def waited(customer_id: str, start: str, end: str
+               ) -> tuple[str, list[str], dict[str, Any]] | None:
+        wait()
+        return diagnose(customer_id, start, end)
+
+    return waited
 
 
 def _load(payloads: list[str]) -> list[Blocker]:
