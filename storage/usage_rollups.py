@@ -45,7 +45,6 @@ _TRIGGERS: dict[str, str] = {
         "INSERT INTO usage_dirty_days(day) VALUES (old.day) ON CONFLICT(day) DO NOTHING; END"
     ),
 }
-_WEEK_OF = "date(day, '-6 days', 'weekday 1')"  # the Monday on or before ``day``
 _PAIRS_INSERT = (
     "INSERT INTO usage_pairs (workspace_id, user_id, customer_id) "
     "SELECT DISTINCT workspace_id, user_id, customer_id FROM usage WHERE {where} "
@@ -74,9 +73,9 @@ _WEEK_INSERT = (  # one week's running totals: the week before's plus this week'
     "FROM (SELECT customer_id, pair, workspace_seconds AS s, ai_credits_used AS c, "
     "cost_usd AS k, rows AS n FROM usage_pair_weeks WHERE week = ? UNION ALL "
     "SELECT customer_id, pair, workspace_seconds, ai_credits_used, cost_usd, rows "
-    "FROM usage_pair_days WHERE day BETWEEN ? AND ?) GROUP BY customer_id, pair"
+    "FROM usage_pair_days WHERE day IN (?, ?, ?, ?, ?, ?, ?)) GROUP BY customer_id, pair"
 )
-_ISO_DAY = "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'"  # a malformed day is in no period
+_REAL_DAY = "date(day) IS day"  # a malformed day ("2026-13-45", "") is in no period
 SHAPE_KEY = "usage_shape"  # pairs and pair-day rows per day: what a ranking's plan weighs
 VERSION_KEY = "usage_version"
 
@@ -131,7 +130,7 @@ def _rebuild_weeks(db: sqlite3.Connection, first: date | None) -> int:
     else:
         db.execute("DELETE FROM usage_pair_weeks WHERE week >= ?",
                    (week_start(first).isoformat(),))
-    lo, hi = (db.execute(f"SELECT day FROM usage_pair_days WHERE day GLOB {_ISO_DAY} "
+    lo, hi = (db.execute(f"SELECT day FROM usage_pair_days WHERE {_REAL_DAY} "
                          f"ORDER BY day {way} LIMIT 1").fetchone() for way in ("", "DESC"))
     if lo is None or hi is None:
         return 0
@@ -141,8 +140,9 @@ def _rebuild_weeks(db: sqlite3.Connection, first: date | None) -> int:
         week = max(week, week_start(first))
     written = 0
     while week <= last:
+        days = [(week + timedelta(days=n)).isoformat() for n in range(7)]  # only real days
         db.execute(_WEEK_INSERT, (week.isoformat(), (week - timedelta(days=7)).isoformat(),
-                                  week.isoformat(), (week + timedelta(days=6)).isoformat()))
+                                  *days))
         week += timedelta(days=7)
         written += 1
     return written

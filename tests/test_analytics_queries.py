@@ -198,3 +198,21 @@ def test_running_totals_follow_a_change_to_an_old_day(demo_engine) -> None:
     with read_usage(demo_engine) as reader:
         top = reader.ranking(customer, old - timedelta(days=3), TODAY, limit=1).workspaces[0]
     assert top.workspace_id == row[3]
+
+
+def test_a_malformed_day_in_the_cache_breaks_no_rollup(demo_engine) -> None:
+    """The wire models reject a bad day, but a cache is a file anyone can touch: a row whose
+    day is not a date is in no period and must not stop the roll-ups or the rankings."""
+    refresh_usage_daily(demo_engine)
+    with demo_engine.begin() as conn:
+        for n, day in enumerate(("2026-13-45", "", "yesterday")):
+            conn.exec_driver_sql(
+                "INSERT INTO usage (id, day, customer_id, workspace_id, user_id, "
+                "workspace_seconds, ai_credits_used, cost_usd, updated_at) "
+                "VALUES (?, ?, 'cus-0005', 'ws-bad', 'usr-bad', 99999999, 0, 0, '')",
+                (f"use-bad-{n}", day))
+    assert refresh_usage_daily(demo_engine).days == 3
+    assert refresh_usage_daily(demo_engine, full=True).full
+    for start, end in [(TODAY - timedelta(days=89), TODAY), (TODAY - timedelta(days=6), TODAY)]:
+        _check_ranking(demo_engine, "cus-0005", start, end)
+        _check_ranking(demo_engine, None, start, end)
