@@ -50,7 +50,7 @@ class GoToProvider(Provider):
         from storage.queries import search_subjects
 
         matcher = self.matcher(query)
-        rows = await asyncio.to_thread(search_subjects, app.services.engine, query, 30)
+        rows = await asyncio.to_thread(search_subjects, app.services.cache, query, 30)
         for row in rows:
             label = one_line(f"{row['kind']}: {row['label']}", 80)
             score = matcher.match(label) or 0.1
@@ -90,7 +90,7 @@ class ISMApp(App[None]):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        engine = self.services.engine
+        engine = self.services.cache  # the tables read without SQLAlchemy
         panes: dict[str, tuple[str, Callable[[], Widget]]] = {
             "triage": ("1 Triage", lambda: TriagePane(engine)),
             "accounts": ("2 Accounts", lambda: AccountsPane(engine)),
@@ -119,10 +119,11 @@ class ISMApp(App[None]):
         if interval:
             self.set_interval(interval, self.action_sync)
         if self.sync_on_start and self._stale():
-            self.action_sync()
+            self.call_after_refresh(self.action_sync)  # after the first paint: the sync's
+            # imports (httpx, SQLAlchemy) would otherwise hold it up
 
     def _stale(self) -> bool:
-        when = oldest_success(self.services.engine)
+        when = oldest_success(self.services.cache)
         if when is None:
             return True
         age = (self.clock() - when).total_seconds()
@@ -136,7 +137,7 @@ class ISMApp(App[None]):
                                  self.services.read_only))
         if self.syncing:
             return
-        when = oldest_success(self.services.engine)
+        when = oldest_success(self.services.cache)
         if self.last_sync_error and when is None:
             header.show_sync("offline: showing cache (sync failed) ", "bold yellow")
         elif self.last_sync_error and when is not None:
@@ -298,7 +299,7 @@ class ISMApp(App[None]):
         if not blockers:
             self.notify("Nothing to export.", severity="warning")
             return
-        fresh = freshness_summary(self.services.engine, now=self.clock())
+        fresh = freshness_summary(self.services.cache, now=self.clock())
         self.save_and_copy(to_markdown(blockers, freshness=fresh, exported_at=self.clock()),
                            stem)
 
@@ -366,7 +367,7 @@ class ISMApp(App[None]):
         from screens.build_logs import BuildLogScreen
         from storage.queries import workspace_detail
 
-        row = workspace_detail(self.services.engine, workspace_id)
+        row = workspace_detail(self.services.cache, workspace_id)
         if row is None or not row.get("build_id"):
             self.notify("This workspace has no build in the cache.", severity="warning")
             return

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ism_tui.config import Settings, load_settings
+from storage.dbapi import Cache
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 class Services:
     settings: Settings
     profile: str
-    engine: Engine
+    cache: Cache  # reads without SQLAlchemy; ``engine`` is made on first use
     read_only: bool = False
     transport: Any = field(default=None, repr=False)  # tests: an httpx transport
     retry: Any = field(default=None, repr=False)  # tests: a faster RetryPolicy
@@ -59,7 +60,7 @@ class Services:
 
         from storage.db import get_meta
 
-        raw = get_meta(self.engine, "me")
+        raw = get_meta(self.cache, "me")
         try:
             me = orjson.loads(raw) if raw else None
         except orjson.JSONDecodeError:
@@ -68,8 +69,12 @@ class Services:
             return None
         return Who(*(str(me.get(k) or "") for k in ("role", "email", "customer_name")))
 
+    @property
+    def engine(self) -> Engine:
+        return self.cache.engine
+
     def close(self) -> None:
-        self.engine.dispose()
+        self.cache.dispose()
 
 
 @dataclass(frozen=True)
@@ -83,11 +88,9 @@ def build_services(profile: str | None = None, config_path: Path | str | None = 
                    read_only: bool = False, url: str | None = None, token: str | None = None,
                    cache_dir: Path | str | None = None) -> Services:
     """Settings for ``profile`` plus its cache, opened (schema ensured)."""
-    from storage.db import make_engine
-
     settings = load_settings(profile, config_path, url=url, token=token, cache_dir=cache_dir)
-    engine = make_engine(settings.cache_path)
-    return Services(settings=settings, profile=settings.profile, engine=engine,
+    return Services(settings=settings, profile=settings.profile,
+                    cache=Cache(settings.cache_path),
                     read_only=read_only or settings.settings.read_only)
 
 
@@ -120,7 +123,7 @@ def humanize_age(seconds: float) -> str:
     return f"{round(seconds / 86400)} days ago"
 
 
-def freshness(engine: Engine, now: datetime | None = None) -> list[ResourceFreshness]:
+def freshness(engine: Engine | Cache, now: datetime | None = None) -> list[ResourceFreshness]:
     """Freshness of every mirrored resource, in a stable order."""
     from storage.rows import parse_iso
     from storage.sync_state import RESOURCES, all_states
@@ -137,7 +140,7 @@ def freshness(engine: Engine, now: datetime | None = None) -> list[ResourceFresh
     return out
 
 
-def oldest_success(engine: Engine) -> datetime | None:
+def oldest_success(engine: Engine | Cache) -> datetime | None:
     """When the stalest resource last synced (None if any never did)."""
     items = [f for f in freshness(engine) if f.last_error != "not permitted for this role"]
     if not items or any(f.last_success_at is None for f in items):
@@ -145,7 +148,7 @@ def oldest_success(engine: Engine) -> datetime | None:
     return min(f.last_success_at for f in items if f.last_success_at is not None)
 
 
-def freshness_summary(engine: Engine, now: datetime | None = None) -> str:
+def freshness_summary(engine: Engine | Cache, now: datetime | None = None) -> str:
     """One line for headers and exports: "synced 2026-11-24T09:14Z (3 min ago)"."""
     when = oldest_success(engine)
     if when is None:

@@ -5,10 +5,9 @@ Every value from the API is appended as plain text (``Text.append``), never pars
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from sqlalchemy import Engine
 
 from ism_tui.text import one_line
 from ism_tui.triage.model import Blocker
@@ -16,6 +15,9 @@ from ism_tui.triage.store import blockers_for
 from ism_tui.triage.urls import check_launch_url
 from screens.flags import SEVERITY_STYLE, STATUS_STYLE
 from storage import queries
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 Row = dict[str, Any]
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING, Any
 
 from storage.queries import SPARSE_SHARE, Listing
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 PREFETCH = 200  # rows of the first window read while the count runs
 # SQLite releases the GIL while it steps a query, so the count and the first window of a new

@@ -1,29 +1,27 @@
-"""Opening the cache: one SQLite file per profile, WAL, schema version with rebuild."""
+"""Opening the cache: one SQLite file per profile, WAL, schema version with rebuild.
+
+SQLAlchemy is imported inside the functions that need it, so that opening the console does not
+import it before its first paint (``storage.dbapi``).
+"""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.pool import QueuePool
-
+from storage.dbapi import PRAGMAS, Cache, reading
+from storage.dbapi import CacheError as CacheError
 from storage.version import SCHEMA_VERSION
 
-
-class CacheError(Exception):
-    """The cache file cannot be used; the message says what to do."""
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=5000")
-    cur.execute("PRAGMA foreign_keys=OFF")
-    cur.execute("PRAGMA temp_store=MEMORY")
-    cur.execute("PRAGMA cache_size=-32000")
+    for pragma in PRAGMAS:
+        cur.execute(pragma)
     cur.close()
 
 
@@ -43,6 +41,9 @@ def make_engine(path: Path | str) -> Engine:
     its PRAGMAs cost ~0.5 ms, and a blocker recompute or a screen refresh opens dozens.
     Overflow is unbounded so no caller ever waits for a connection.
     """
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import QueuePool
+
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,6 +102,8 @@ def ensure_schema(engine: Engine, path: Path | None = None) -> None:
                 if name != "local_audit":  # the local audit trail survives a rebuild
                     conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
     SQLModel.metadata.create_all(engine)
+    from sqlalchemy import text
+
     with engine.begin() as conn:
         conn.execute(
             text("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', :v)"),
@@ -108,13 +111,15 @@ def ensure_schema(engine: Engine, path: Path | None = None) -> None:
         )
 
 
-def get_meta(engine: Engine, key: str) -> str | None:
-    with engine.connect() as conn:
-        row = conn.execute(text("SELECT value FROM meta WHERE key=:k"), {"k": key}).first()
-    return row[0] if row else None
+def get_meta(engine: Engine | Cache, key: str) -> str | None:
+    with reading(engine) as db:
+        row = db.execute("SELECT value FROM meta WHERE key=:k", {"k": key}).fetchone()
+    return str(row[0]) if row else None
 
 
-def set_meta(engine: Engine, key: str, value: str) -> None:
+def set_meta(engine: Engine | Cache, key: str, value: str) -> None:
+    from sqlalchemy import text
+
     with engine.begin() as conn:
         conn.execute(
             text("INSERT OR REPLACE INTO meta(key, value) VALUES (:k, :v)"), {"k": key, "v": value}

@@ -8,10 +8,14 @@ Rows come back as dicts with the blocker cases of each row under ``_cases``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Engine, text
+
+from storage.dbapi import Cache, dict_rows, reading
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 Row = dict[str, Any]
 BLOCKED_WORD = "is:blocked"  # in a filter: only rows with a blocker
@@ -58,14 +62,14 @@ class Listing:
             clauses.append("(" + " OR ".join(alternatives) + ")")
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
-    def count(self, engine: Engine, filter_text: str = "") -> int:
+    def count(self, engine: Engine | Cache, filter_text: str = "") -> int:
         where, params = self._where(filter_text)
         sql = (f"SELECT count(*) {self.count_from}{where}" if self.count_from
                else f"SELECT count(*) FROM ({self.select}{where})")
-        with engine.connect() as conn:
-            return int(conn.execute(text(sql), params).scalar_one())
+        with reading(engine) as db:
+            return int(db.execute(sql, params).fetchone()[0])
 
-    def window(self, engine: Engine, offset: int, limit: int, filter_text: str = "",
+    def window(self, engine: Engine | Cache, offset: int, limit: int, filter_text: str = "",
                sort: str | None = None, descending: bool = False,
                sparse: bool = False) -> list[Row]:
         """Rows ``offset``..``offset+limit-1``. ``sparse`` (the filter matches under ~5% of
@@ -80,17 +84,17 @@ class Listing:
         sql = (f"{select}{where} ORDER BY {expr} {direction}, {self.key} {direction} "
                "LIMIT :limit OFFSET :offset")
         params.update(limit=max(limit, 0), offset=max(offset, 0))
-        with engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(text(sql), params).mappings()]
+        with reading(engine) as db:
+            rows = dict_rows(db.execute(sql, params))
             if self.subject_type and rows:
-                cases = _cases(conn, self.subject_type, [r["id"] for r in rows],
+                cases = _cases(db, self.subject_type, [r["id"] for r in rows],
                                self.cases_by)
                 for r in rows:
                     r["_cases"] = cases.get(r["id"], [])
         return rows
 
 
-def _cases(conn: Any, subject_type: str, ids: list[str],
+def _cases(db: Any, subject_type: str, ids: list[str],
            by: str = "subject_id") -> dict[str, list[str]]:
     """Blocker cases per row id, worst first. Customers (``by="customer_id"``) collect the
     cases of everything they own, so a blocked create shows on its customer too."""
@@ -100,9 +104,9 @@ def _cases(conn: Any, subject_type: str, ids: list[str],
     column = "customer_id" if by == "customer_id" else "subject_id"
     typed = "" if by == "customer_id" else "subject_type = :t AND "
     out: dict[str, list[str]] = {}
-    for sid, case in conn.execute(text(
+    for sid, case in db.execute(
             f'SELECT {column}, "case" FROM blockers WHERE {typed}{column} IN '
-            f"({marks}) ORDER BY severity DESC"), params):
+            f"({marks}) ORDER BY severity DESC", params):
         out.setdefault(sid, []).append(case)
     return out
 
@@ -167,51 +171,52 @@ _JSON_COLUMNS = {"sso_missing_steps", "allowed_target_ids", "admin_emails", "vis
                  "apps", "create_blockers"}
 
 
-def _one(engine: Engine, sql: str, **params: Any) -> Row | None:
-    with engine.connect() as conn:
-        row = conn.execute(text(sql), params).mappings().first()
-    if row is None:
+def _one(engine: Engine | Cache, sql: str, **params: Any) -> Row | None:
+    with reading(engine) as db:
+        found = dict_rows(db.execute(sql, params))
+    if not found:
         return None
-    out = dict(row)
+    out = found[0]
     for key in _JSON_COLUMNS & out.keys():
         out[key] = orjson.loads(out[key] or "[]")
     return out
 
 
-def customer_detail(engine: Engine, customer_id: str) -> Row | None:
+def customer_detail(engine: Engine | Cache, customer_id: str) -> Row | None:
     row = _one(engine, "SELECT * FROM customers WHERE id = :i", i=customer_id)
     if row is None:
         return None
-    with engine.connect() as conn:
-        row["members"] = conn.execute(text(
-            "SELECT count(*) FROM users WHERE customer_id = :i"), {"i": customer_id}).scalar_one()
-        row["workspaces"] = conn.execute(text(
-            "SELECT count(*) FROM workspaces WHERE customer_id = :i"),
-            {"i": customer_id}).scalar_one()
-        row["targets"] = [dict(r) for r in conn.execute(text(
-            "SELECT id, name, state FROM targets ORDER BY id")).mappings()
+    with reading(engine) as db:
+        row["members"] = db.execute(
+            "SELECT count(*) FROM users WHERE customer_id = :i", {"i": customer_id}
+        ).fetchone()[0]
+        row["workspaces"] = db.execute(
+            "SELECT count(*) FROM workspaces WHERE customer_id = :i", {"i": customer_id}
+        ).fetchone()[0]
+        row["targets"] = [r for r in dict_rows(db.execute(
+            "SELECT id, name, state FROM targets ORDER BY id"))
             if r["id"] in row["allowed_target_ids"]]
     return row
 
 
-def user_detail(engine: Engine, user_id: str) -> Row | None:
+def user_detail(engine: Engine | Cache, user_id: str) -> Row | None:
     return _one(engine, "SELECT u.*, c.name AS customer FROM users u LEFT JOIN customers c "
                         "ON c.id = u.customer_id WHERE u.id = :i", i=user_id)
 
 
-def invite_detail(engine: Engine, invite_id: str) -> Row | None:
+def invite_detail(engine: Engine | Cache, invite_id: str) -> Row | None:
     return _one(engine, "SELECT i.*, c.name AS customer FROM invites i LEFT JOIN customers c "
                         "ON c.id = i.customer_id WHERE i.id = :i", i=invite_id)
 
 
-def workspace_detail(engine: Engine, workspace_id: str) -> Row | None:
+def workspace_detail(engine: Engine | Cache, workspace_id: str) -> Row | None:
     return _one(engine, "SELECT w.*, c.name AS customer, t.name AS target_name, t.state AS "
                         "target_state FROM workspaces w LEFT JOIN customers c ON c.id = "
                         "w.customer_id LEFT JOIN targets t ON t.id = w.target_id "
                         "WHERE w.id = :i", i=workspace_id)
 
 
-def search_subjects(engine: Engine, words: str, limit: int = 20) -> list[Row]:
+def search_subjects(engine: Engine | Cache, words: str, limit: int = 20) -> list[Row]:
     """Customers, users and workspaces whose name, email or id contains ``words``."""
     like = f"%{words.strip()}%"
     sql = ("SELECT 'customer' AS kind, id, name AS label, '' AS extra FROM customers "
@@ -220,5 +225,5 @@ def search_subjects(engine: Engine, words: str, limit: int = 20) -> list[Row]:
            "LIKE :q OR id LIKE :q "
            "UNION ALL SELECT 'workspace', id, name, owner_email FROM workspaces WHERE name LIKE "
            ":q OR id LIKE :q LIMIT :n")
-    with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(text(sql), {"q": like, "n": limit}).mappings()]
+    with reading(engine) as db:
+        return dict_rows(db.execute(sql, {"q": like, "n": limit}))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, text
+from storage.dbapi import Cache, reading
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 # The mirrored resources in display order (the API's ``LIST_RESOURCES``; a test keeps them
 # equal): readers of freshness need not import the pydantic wire models (~50 ms).
@@ -27,19 +30,16 @@ class SyncStateRow:
     row_count: int = 0
 
 
-def read_state(engine: Engine | Connection, resource: str) -> SyncStateRow:
-    sql = text(f"SELECT {', '.join(_COLUMNS)} FROM sync_state WHERE resource=:r")
-    if isinstance(engine, Engine):
-        with engine.connect() as conn:
-            row = conn.execute(sql, {"r": resource}).first()
-    else:
-        row = engine.execute(sql, {"r": resource}).first()
+def read_state(engine: Engine | Cache, resource: str) -> SyncStateRow:
+    with reading(engine) as db:
+        row = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM sync_state WHERE resource=:r",
+                         {"r": resource}).fetchone()
     return SyncStateRow(*row) if row else SyncStateRow(resource)
 
 
-def all_states(engine: Engine) -> dict[str, SyncStateRow]:
-    with engine.connect() as conn:
-        rows = conn.execute(text(f"SELECT {', '.join(_COLUMNS)} FROM sync_state")).all()
+def all_states(engine: Engine | Cache) -> dict[str, SyncStateRow]:
+    with reading(engine) as db:
+        rows = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM sync_state").fetchall()
     return {r[0]: SyncStateRow(*r) for r in rows}
 
 
@@ -48,6 +48,8 @@ def write_state(conn: Connection, resource: str, **changes: Any) -> None:
     unknown = set(changes) - set(_COLUMNS)
     if unknown:
         raise ValueError(f"unknown sync_state columns: {sorted(unknown)}")
+    from sqlalchemy import text
+
     values = {"resource": resource, "row_count": 0, **changes}
     updates = ", ".join(f"{c}=excluded.{c}" for c in changes) or "resource=resource"
     conn.execute(

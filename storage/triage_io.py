@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Engine, text
+
+from storage.dbapi import Cache, reading
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 Row = dict[str, Any]
 TAIL_LINES = 8
+
+
+def _text(sql: str) -> Any:
+    """SQLAlchemy's ``text``, imported when first needed (not by the console's first paint)."""
+    from sqlalchemy import text
+
+    return text(sql)
 
 
 @dataclass
@@ -61,7 +72,7 @@ class Scope:
 
 def _rows(conn: Any, sql: str, json_cols: Iterable[str] = (),
           params: dict[str, Any] | None = None) -> list[Row]:
-    result = conn.execute(text(sql), params or {})
+    result = conn.execute(_text(sql), params or {})
     keys = list(result.keys())
     out = []
     for values in result:
@@ -76,7 +87,7 @@ _DENIED_ACTORS = ("SELECT actor_user_id FROM audit_events WHERE action = 'analyt
                   "AND result = 'denied'")
 
 
-def read_snapshot(engine: Engine, scope: Scope | None = None) -> Snapshot:
+def read_snapshot(engine: Engine | Cache, scope: Scope | None = None) -> Snapshot:
     """The rows that can hold a blocker; with ``scope``, only those of the changed subjects
     (and no analytics views unless analytics inputs changed)."""
     snap = Snapshot()
@@ -111,7 +122,7 @@ def read_snapshot(engine: Engine, scope: Scope | None = None) -> Snapshot:
         failed = [w["build_id"] for w in snap.workspaces
                   if w["build_job_status"] == "failed" and w["build_id"]]
         for build_id in failed:
-            lines = conn.execute(text(
+            lines = conn.execute(_text(
                 "SELECT id, stage, level, output FROM build_logs WHERE build_id=:b "
                 "ORDER BY id DESC LIMIT :n"), {"b": build_id, "n": TAIL_LINES}).mappings().all()
             snap.build_log_tails[build_id] = [dict(x) for x in reversed(lines)]
@@ -132,7 +143,7 @@ def read_snapshot(engine: Engine, scope: Scope | None = None) -> Snapshot:
 _CUSTOMER_OF = {"workspaces": "workspaces", "usage": "usage", "usage_periods": "usage_periods"}
 
 
-def customers_of(engine: Engine, changed: dict[str, set[str]]) -> set[str] | None:
+def customers_of(engine: Engine | Cache, changed: dict[str, set[str]]) -> set[str] | None:
     """The customers that rows with these ids (by resource) belong to; ``customers`` ids are
     customers. None when it cannot be known (a row is gone, or another resource)."""
     out: set[str] = set(changed.get("customers", ()))
@@ -143,7 +154,7 @@ def customers_of(engine: Engine, changed: dict[str, set[str]]) -> set[str] | Non
             table = _CUSTOMER_OF.get(resource)
             if table is None:
                 return None
-            rows = conn.execute(text(
+            rows = conn.execute(_text(
                 f"SELECT customer_id FROM {table} "
                 "WHERE id IN (SELECT value FROM json_each(:ids))"),
                 {"ids": orjson.dumps(sorted(ids)).decode()}).all()
@@ -153,7 +164,7 @@ def customers_of(engine: Engine, changed: dict[str, set[str]]) -> set[str] | Non
     return out
 
 
-def replace_blockers(engine: Engine, rows: list[Row], scope: Scope | None = None) -> None:
+def replace_blockers(engine: Engine | Cache, rows: list[Row], scope: Scope | None = None) -> None:
     """Swap the blockers (all, or those of ``scope``) in one transaction: readers see the
     old set or the new one."""
     with engine.begin() as conn:
@@ -168,7 +179,7 @@ def replace_blockers(engine: Engine, rows: list[Row], scope: Scope | None = None
                     analytics += (" AND customer_id IN "
                                   "(SELECT value FROM json_each(:analytics_customers))")
                 analytics += ")"
-            conn.execute(text(
+            conn.execute(_text(
                 "DELETE FROM blockers WHERE "
                 f"(subject_type = 'user' AND ({scope.subject_filter('user', 'subject_id')}"
                 f"{members})) OR "
@@ -177,28 +188,28 @@ def replace_blockers(engine: Engine, rows: list[Row], scope: Scope | None = None
                 f"{scope.subject_filter('workspace', 'subject_id')}){analytics}"),
                 scope.params())
         if rows:
-            conn.execute(text(
+            conn.execute(_text(
                 "INSERT OR REPLACE INTO blockers (id, \"case\", severity, customer_id, "
                 "subject_type, subject_id, summary, since, payload) VALUES (:id, :case, "
                 ":severity, :customer_id, :subject_type, :subject_id, :summary, :since, "
                 ":payload)"), rows)
 
 
-def select_blockers(engine: Engine, where: str = "", params: dict[str, Any] | None = None,
-                    ) -> list[str]:
+def select_blockers(engine: Engine | Cache, where: str = "",
+                    params: dict[str, Any] | None = None) -> list[str]:
     """Payload JSON of the matching blockers, most severe and oldest first."""
     sql = ("SELECT payload FROM blockers" + (f" WHERE {where}" if where else "")
            + " ORDER BY severity DESC, coalesce(since, '9999') ASC, id")
-    with engine.connect() as conn:
-        return [r[0] for r in conn.execute(text(sql), params or {})]
+    with reading(engine) as db:
+        return [str(r[0]) for r in db.execute(sql, params or {})]
 
 
-def blocked_ids(engine: Engine, subject_type: str) -> dict[str, list[str]]:
+def blocked_ids(engine: Engine | Cache, subject_type: str) -> dict[str, list[str]]:
     """Subject id -> the cases blocking it."""
     out: dict[str, list[str]] = {}
-    with engine.connect() as conn:
-        for sid, case in conn.execute(text(
+    with reading(engine) as db:
+        for sid, case in db.execute(
                 'SELECT subject_id, "case" FROM blockers WHERE subject_type=:t '
-                "ORDER BY severity DESC"), {"t": subject_type}):
+                "ORDER BY severity DESC", {"t": subject_type}):
             out.setdefault(sid, []).append(case)
     return out

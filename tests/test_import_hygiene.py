@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pkgutil
 import subprocess
 import sys
@@ -58,3 +59,40 @@ def test_the_cache_lists_the_same_resources_as_the_api() -> None:
     from storage.sync_state import RESOURCES
 
     assert RESOURCES == tuple(LIST_RESOURCES)
+
+
+def test_the_console_paints_before_importing_sqlalchemy(tmp_path, demo_world_session) -> None:
+    """SQLAlchemy is a third of the console's start-up (~180 ms): the first paint reads the
+    cache through plain sqlite3 and must not import it (nor httpx or the wire models)."""
+    from tui_support import make_services
+
+    services = make_services(tmp_path, demo_world_session)  # a current cache, blockers in it
+    services.close()
+    for tab in ("triage", "workspaces"):
+        code = (
+            "import asyncio, sys\n"
+            "from pathlib import Path\n"
+            "from ism_tui.app import ISMApp\n"
+            "from ism_tui.services import build_services\n"
+            "from screens.list_pane import ListPane\n"
+            f"services = build_services('t', Path({str(tmp_path / 'config.toml')!r}), "
+            f"cache_dir=Path({str(tmp_path / 'cache')!r}))\n"
+            "async def run():\n"
+            f"    app = ISMApp(services, sync_on_start=False, initial_tab={tab!r})\n"
+            "    async with app.run_test(size=(160, 48)):\n"
+            "        table = app.query(ListPane).first().table\n"
+            "        while table.size.height == 0 or not table._counted:\n"
+            "            await asyncio.sleep(0.001)\n"
+            "        text = ''.join(s.text for y in range(table.size.height)\n"
+            "                       for s in table.render_line(y))\n"
+            "        heavy = [m for m in ('sqlalchemy', 'httpx', 'ism_tui.api.models')\n"
+            "                 if m in sys.modules]\n"
+            "        print(table.total, bool(text.strip()), heavy)\n"
+            "asyncio.run(run())\n"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env={**os.environ, "ISM_TUI_TOKEN": ""})
+        assert done.returncode == 0, done.stderr[-2000:]
+        total, painted, heavy = done.stdout.split(" ", 2)
+        assert int(total) > 0 and painted == "True", (tab, done.stdout)
+        assert heavy.strip() == "[]", (tab, done.stdout)

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Engine
 
 from ism_tui.triage.model import Blocker
 from ism_tui.triage.rules import Diagnose, evaluate
 from storage import triage_io
+from storage.dbapi import Cache
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 Clock = Callable[[], datetime]
 
@@ -89,7 +92,7 @@ def _load(payloads: list[str]) -> list[Blocker]:
     return [Blocker.from_dict(orjson.loads(p)) for p in payloads]
 
 
-def list_blockers(engine: Engine, customer_id: str | None = None,
+def list_blockers(engine: Engine | Cache, customer_id: str | None = None,
                   case: str | None = None) -> list[Blocker]:
     where, params = [], {}
     if customer_id:
@@ -101,16 +104,16 @@ def list_blockers(engine: Engine, customer_id: str | None = None,
     return _load(triage_io.select_blockers(engine, " AND ".join(where), params))
 
 
-def get_blocker(engine: Engine, blocker_id: str) -> Blocker | None:
+def get_blocker(engine: Engine | Cache, blocker_id: str) -> Blocker | None:
     found = _load(triage_io.select_blockers(engine, "id = :i", {"i": blocker_id}))
     return found[0] if found else None
 
 
-def blockers_for(engine: Engine, subject_type: str, subject_id: str) -> list[Blocker]:
+def blockers_for(engine: Engine | Cache, subject_type: str, subject_id: str) -> list[Blocker]:
     return _load(triage_io.select_blockers(
         engine, "subject_type = :t AND subject_id = :s", {"t": subject_type, "s": subject_id}))
 
 
-def blocked_subject_ids(engine: Engine, subject_type: str) -> dict[str, list[str]]:
+def blocked_subject_ids(engine: Engine | Cache, subject_type: str) -> dict[str, list[str]]:
     """Subject id -> cases, for flagging table rows."""
     return triage_io.blocked_ids(engine, subject_type)
