@@ -3,9 +3,11 @@
 For each size, a fresh process (so start-up and peak RSS are its own) opens the console on the
 Workspaces tab, headless at 160x48, and reports: process start -> first painted table row;
 a filter keystroke -> the table repainted (count + window + every visible line); page-down ->
-repainted. In the same run, the stock ``DataTable`` is loaded with the same 100k rows
-(``add_rows``) and painted. Targets: first paint <= 0.6 s at 100k and 1M <= 1.5x 1k; filter and
-page-down <= 50 ms at 100k; >= 20x faster than DataTable at 100k; peak RSS <= 250 MB at 1M.
+repainted; three processes per size, medians reported (start-up is the figure a busy machine
+sways most). In the last 100k process, the stock ``DataTable`` is loaded with the same 100k rows
+(``add_rows``) and painted, and compared with that process's own start-to-paint. Targets:
+first paint <= 0.6 s at 100k and 1M <= 1.5x 1k; filter and page-down <= 50 ms at 100k; >= 20x
+faster than DataTable at 100k; peak RSS <= 250 MB at 1M.
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ def child(cache_dir: str, stock: bool, started: float) -> None:
     asyncio.run(run())
     if stock:
         figures["datatable_s"] = round(asyncio.run(_stock_datatable(services.engine)), 3)
+        figures["datatable_app_to_paint_s"] = figures["app_to_paint_s"]
     figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     services.close()
     print("__FIGURES__" + json.dumps(figures))
@@ -141,6 +144,37 @@ async def _stock_datatable(engine: Any) -> float:
         return time.perf_counter() - t
 
 
+RUNS = 3  # console processes per size: start-up is the figure most swayed by a busy machine
+
+
+def _run_child(cache_dir: Path, stock: bool) -> dict[str, Any]:
+    code = (f"from bench.bench_tui import child; child({str(cache_dir)!r}, {stock}, "
+            f"{time.time()!r})")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("__FIGURES__")), None)
+    if line is None:
+        print(proc.stdout[-2000:], proc.stderr[-4000:])
+        raise SystemExit(f"the console child for {cache_dir.name} failed")
+    figures: dict[str, Any] = json.loads(line.removeprefix("__FIGURES__"))
+    return figures
+
+
+def _combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over the runs (each run's own filter and page-down figure is a median already),
+    maxima of the maxima and of peak RSS, and every run's first paint."""
+    import statistics
+
+    out: dict[str, Any] = {k: v for k, v in runs[-1].items() if k not in ("filter_ms_by_text",)}
+    for key in ("first_paint_s", "app_to_paint_s", "filter_ms_median", "page_down_ms_median"):
+        out[key] = round(statistics.median(r[key] for r in runs), 3)
+    for key in ("filter_ms_max", "page_down_ms_max", "peak_rss_mb"):
+        out[key] = max(r[key] for r in runs)
+    out["first_paint_runs_s"] = [r["first_paint_s"] for r in runs]
+    out["filter_ms_by_text"] = runs[-1]["filter_ms_by_text"]
+    return out
+
+
 def main() -> dict[str, Any]:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="ism-bench-tui-") as tmp:
@@ -154,28 +188,22 @@ def main() -> dict[str, Any]:
                             f" / 'bench.sqlite3', {n})"], check=True,
                            cwd=Path(__file__).resolve().parent.parent)
             built = time.perf_counter() - t
-            code = (f"from bench.bench_tui import child; child({str(cache_dir)!r}, "
-                    f"{n == 100_000}, {time.time()!r})")
-            proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                  cwd=Path(__file__).resolve().parent.parent)
-            line = next((x for x in proc.stdout.splitlines() if x.startswith("__FIGURES__")),
-                        None)
-            if line is None:
-                print(proc.stdout[-2000:], proc.stderr[-4000:])
-                raise SystemExit(f"the child for {n:,} rows failed")
-            figures = json.loads(line.removeprefix("__FIGURES__"))
+            runs = [_run_child(cache_dir, n == 100_000 and i == RUNS - 1) for i in range(RUNS)]
+            figures = _combine(runs)
             figures["cache_build_s"] = round(built, 2)
             results[str(n)] = figures
-            print(f"{n:>9,} workspaces: first paint {figures['first_paint_s']:.3f} s, filter "
-                  f"{figures['filter_ms_median']} ms (max {figures['filter_ms_max']}), page-down "
-                  f"{figures['page_down_ms_median']} ms (max {figures['page_down_ms_max']}), "
-                  f"peak RSS {figures['peak_rss_mb']} MB", flush=True)
+            paints = ", ".join(f"{x:.3f}" for x in figures["first_paint_runs_s"])
+            print(f"{n:>9,} workspaces: first paint {figures['first_paint_s']:.3f} s "
+                  f"(median of {paints}), filter {figures['filter_ms_median']} ms (max "
+                  f"{figures['filter_ms_max']}), page-down {figures['page_down_ms_median']} ms "
+                  f"(max {figures['page_down_ms_max']}), peak RSS {figures['peak_rss_mb']} MB",
+                  flush=True)
     small, big, mid = results["1000"], results["1000000"], results["100000"]
     results["ratio_first_paint_1m_vs_1k"] = round(big["first_paint_s"] / small["first_paint_s"], 2)
     results["ratio_datatable_vs_console_100k"] = round(
-        mid["datatable_s"] / mid["app_to_paint_s"], 1)
+        mid["datatable_s"] / mid["datatable_app_to_paint_s"], 1)
     print(f"stock DataTable at 100k, app start to painted rows: {mid['datatable_s']:.2f} s; the "
-          f"console, same process, same rows: {mid['app_to_paint_s']:.3f} s = "
+          f"console, same process, same rows: {mid['datatable_app_to_paint_s']:.3f} s = "
           f"{results['ratio_datatable_vs_console_100k']}x faster (target >= 20x)")
     print(f"first paint 1M / 1k = {results['ratio_first_paint_1m_vs_1k']} (target <= 1.5); "
           f"targets: first paint <= 0.6 s at 100k, filter/page-down <= 50 ms at 100k, "
