@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 PREFETCH = 200  # rows of the first window read while the count runs
+SPLIT_MIN = 20_000  # rows from which a filtered count runs as two halves on two cores
 # SQLite releases the GIL while it steps a query, so the count and the first window of a new
 # filter run side by side on two cores: a keystroke costs one scan's time, not two.
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ism-window")
@@ -28,15 +29,22 @@ class ListingSource:
         self._sort: str | None = None
         self._descending = False
         self._prefetch: tuple[Key, Future[list[Row]]] | None = None
+        self._pivot: str | None = None  # where a filtered count splits (a big table only)
 
     def count(self, filter_text: str) -> int:
         key = (filter_text, self._sort, self._descending)
         self._prefetch = (key, _POOL.submit(self.listing.window, self.engine, 0, PREFETCH,
                                             filter_text, self._sort, self._descending))
-        n = self.listing.count(self.engine, filter_text)
+        if filter_text and self._pivot is not None:  # half here, half on the pool, together
+            lower = _POOL.submit(self.listing.count, self.engine, filter_text, ("<", self._pivot))
+            n = self.listing.count(self.engine, filter_text, (">=", self._pivot)) + lower.result()
+        else:
+            n = self.listing.count(self.engine, filter_text)
         self._counted = (filter_text, n)
         if not filter_text:
             self._total = n
+            if self._pivot is None and n >= SPLIT_MIN:
+                self._pivot = self.listing.pivot(self.engine, n)
         return n
 
     def _sparse(self, filter_text: str, sort: str | None) -> bool:
