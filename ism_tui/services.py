@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from ism_tui.api.client import ConsoleClient
     from ism_tui.api.models import Me
+    from ism_tui.viewer import Viewer
 
 
 @dataclass
@@ -50,24 +51,17 @@ class Services:
         from ism_tui.api.models import Me
         from storage.db import get_meta
 
-        raw = get_meta(self.engine, "me")
+        raw = get_meta(self.cache, "me")
         return Me.model_validate_json(raw) if raw else None
 
-    def who(self) -> Who | None:
-        """Who the token is, for the header: the recorded ``/me`` read as plain JSON, so
-        start-up need not import the wire models (~20 ms) before the first paint."""
-        import orjson
-
+    def who(self) -> Viewer | None:
+        """Who the token is, for the header (None before the first sync): read without the
+        wire models, which start-up need not import (~20 ms) before the first paint."""
+        from ism_tui.viewer import Viewer
         from storage.db import get_meta
 
         raw = get_meta(self.cache, "me")
-        try:
-            me = orjson.loads(raw) if raw else None
-        except orjson.JSONDecodeError:
-            return None
-        if not isinstance(me, dict):
-            return None
-        return Who(*(str(me.get(k) or "") for k in ("role", "email", "customer_name")))
+        return Viewer.from_meta(raw) if raw else None
 
     @property
     def engine(self) -> Engine:
@@ -75,13 +69,6 @@ class Services:
 
     def close(self) -> None:
         self.cache.dispose()
-
-
-@dataclass(frozen=True)
-class Who:
-    role: str
-    email: str
-    customer_name: str  # empty: all customers
 
 
 def build_services(profile: str | None = None, config_path: Path | str | None = None, *,

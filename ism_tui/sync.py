@@ -252,8 +252,6 @@ def after_sync(engine: Engine, reports: Sequence[ResourceReport]) -> None:
                                wait=rollups.result if rollups is not None else None)
         if rollups is not None:
             rollups.result()  # its error, if any, is the sync's
-    if changed & {"usage_periods", "workspaces", "customers"}:
-        refresh_usage_daily(engine)  # a no-op check unless usage moved meanwhile
 
 
 async def _sync_resource(services: Services, client: ConsoleClient, resource: str, full: bool,

@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from storage.dbapi import PRAGMAS, Cache, reading
+from storage.dbapi import PRAGMAS, Cache, make_directory, reading, stored_version, unreadable
 from storage.dbapi import CacheError as CacheError
 from storage.version import SCHEMA_VERSION
 
@@ -45,10 +45,7 @@ def make_engine(path: Path | str) -> Engine:
     from sqlalchemy.pool import QueuePool
 
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CacheError(f"cannot create cache directory {path.parent}: {exc.strerror}") from exc
+    make_directory(path)
     engine = create_engine(
         f"sqlite:///{path}",
         poolclass=QueuePool,
@@ -62,28 +59,13 @@ def make_engine(path: Path | str) -> Engine:
     return engine
 
 
-def _stored_version(engine: Engine) -> int | None:
-    with engine.connect() as conn:
-        has_meta = conn.exec_driver_sql(
-            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
-        ).first()
-        if not has_meta:
-            return None
-        row = conn.exec_driver_sql(
-            "SELECT value FROM meta WHERE key='schema_version'"
-        ).first()
-        return int(row[0]) if row else None
-
-
 def ensure_schema(engine: Engine, path: Path | None = None) -> None:
     """Create the schema; rebuild the whole cache when its version differs (it is a cache)."""
     try:
-        version = _stored_version(engine)
+        with reading(engine) as db:
+            version = stored_version(db)
     except Exception as exc:  # a corrupt or foreign file
-        raise CacheError(
-            f"the cache file {path} is not a readable SQLite database ({exc.__class__.__name__}); "
-            "delete it and run `ism-tui sync --full`"
-        ) from exc
+        raise unreadable(path, exc) from exc
     if version == SCHEMA_VERSION:
         return  # current: every table exists (the SQLModel classes need not even be imported)
     from sqlmodel import SQLModel

@@ -37,6 +37,21 @@ class CacheError(Exception):
     """The cache file cannot be used; the message says what to do."""
 
 
+def make_directory(path: Path) -> None:
+    """The cache file's directory, created if missing."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CacheError(f"cannot create cache directory {path.parent}: {exc.strerror}") from exc
+
+
+def unreadable(path: Path | None, exc: Exception) -> CacheError:
+    return CacheError(
+        f"the cache file {path} is not a readable SQLite database ({exc.__class__.__name__}); "
+        "delete it and run `ism-tui sync --full`"
+    )
+
+
 def stored_version(db: sqlite3.Connection) -> int | None:
     """The schema version written in the cache, None for a new (or foreign) file."""
     if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone() \
@@ -65,21 +80,14 @@ class Cache:
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._making = threading.Lock()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise CacheError(
-                f"cannot create cache directory {self.path.parent}: {exc.strerror}") from exc
+        make_directory(self.path)
         current = False
         if self.path.exists():
             try:
                 with self.read() as db:
                     current = stored_version(db) == SCHEMA_VERSION
             except sqlite3.DatabaseError as exc:  # a corrupt or foreign file
-                raise CacheError(
-                    f"the cache file {self.path} is not a readable SQLite database "
-                    f"({exc.__class__.__name__}); delete it and run `ism-tui sync --full`"
-                ) from exc
+                raise unreadable(self.path, exc) from exc
         if not current:
             self.engine  # noqa: B018  (creates or rebuilds the schema now)
 

@@ -11,7 +11,8 @@ import ism_tui
 import storage
 
 CORE_PACKAGES = ("ism_tui.api", "ism_tui.triage", "ism_tui.actions", "ism_tui.analytics")
-CORE_MODULES = ("ism_tui.text", "ism_tui.config", "ism_tui.sync", "ism_tui.services")
+CORE_MODULES = ("ism_tui.text", "ism_tui.config", "ism_tui.sync", "ism_tui.services",
+                "ism_tui.viewer")
 
 
 def core_modules() -> list[str]:

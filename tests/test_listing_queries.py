@@ -52,5 +52,10 @@ def test_the_cache_reads_what_the_engine_reads(demo_engine) -> None:
             assert WORKSPACES.window(cache, 0, 50, text, "status", True) == \
                 WORKSPACES.window(demo_engine, 0, 50, text, "status", True)
         assert cache._engine is None  # reads alone never made the SQLAlchemy engine
+        with cache.begin() as conn:  # where an Engine is expected, the cache makes one
+            conn.exec_driver_sql("UPDATE workspaces SET name = 'renamed' WHERE id = "
+                                 "(SELECT MIN(id) FROM workspaces)")
+        assert cache._engine is not None
+        assert WORKSPACES.count(cache, "renamed") == WORKSPACES.count(demo_engine, "renamed") == 1
     finally:
         cache.dispose()

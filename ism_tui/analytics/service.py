@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-import orjson
 from sqlalchemy import Engine
 
 from ism_tui.analytics.diagnosis import Finding, diagnose_selection, needs_diagnosis
 from ism_tui.analytics.periods import PRESETS, Clock, Period, preset, today_utc, utc_now
-from ism_tui.text import clean
+from ism_tui.viewer import Viewer as Viewer
 from storage.usage_models import (
     CustomerRef,
     DayReconciliation,
@@ -40,7 +39,6 @@ MEMBER_DENIED = (
     "review if you need customer-level usage."
 )
 MEMBER_DENIED_NOTE = "That is expected, not a fault: a customer member cannot open Analytics."
-ROLES = ("platform_operator", "customer_admin", "customer_member")
 
 
 class AnalyticsError(ValueError):
@@ -63,32 +61,6 @@ class Selection:
 
     scope_customer_id: str | None
     period: Period
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who the cached token is (``meta['me']``); ``role`` is ``unknown`` before a sync."""
-
-    role: str = "unknown"
-    customer_id: str | None = None
-    customer_name: str | None = None
-    email: str = ""
-
-    @classmethod
-    def from_meta(cls, raw: str | None) -> Viewer:
-        if not raw:
-            return cls()
-        try:
-            me: dict[str, Any] = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return cls()
-        role = me.get("role")
-        return cls(
-            role=role if role in ROLES else "unknown",
-            customer_id=me.get("customer_id"),
-            customer_name=clean(me.get("customer_name")) or None,
-            email=clean(me.get("email")),
-        )
 
 
 @dataclass
