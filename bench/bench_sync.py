@@ -135,7 +135,7 @@ def orm_baseline(pages: list[bytes], path: Path) -> tuple[int, float]:
     from sqlmodel import Session, SQLModel, create_engine
 
     from ism_tui.api.models import Workspace
-    from storage.rows import workspace_row
+    from storage.rows import as_dict, workspace_row
     from storage.schema import WorkspaceRow
 
     engine = create_engine(f"sqlite:///{path}")
@@ -147,8 +147,9 @@ def orm_baseline(pages: list[bytes], path: Path) -> tuple[int, float]:
             break
         items = [Workspace.model_validate(o) for o in json.loads(page)["items"]]
         with Session(engine) as session:
-            session.add_all([WorkspaceRow(**workspace_row(w.model_dump(mode="json")))
-                             for w in items])
+            session.add_all([
+                WorkspaceRow(**as_dict("workspaces", workspace_row(w.model_dump(mode="json"))))
+                for w in items])
             session.commit()
         rows += len(items)
     seconds = time.perf_counter() - t

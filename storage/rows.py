@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from ism_tui.text import clean
 
-Row = dict[str, Any]
+Row = tuple[Any, ...]
 Wire = Mapping[str, Any]
 
 
@@ -59,112 +59,108 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+# Each maker returns a tuple in its resource's ``COLUMNS`` order (the table's columns but
+# ``sync_gen``): the upsert binds it as is. Tuples rather than dicts save building a dict per
+# object and mapping it back to columns (~0.3 s of the 100k sync's GIL time).
+CUSTOMER = ("id", "name", "domain", "created_at", "updated_at", "billing_approval",
+            "billing_approval_updated_at", "prepaid_seconds_left", "prepaid_updated_at",
+            "ai_credit_left", "ai_credit_updated_at", "sso_state", "sso_missing_steps",
+            "sso_updated_at", "allowed_target_ids", "admin_emails")
+
+
 def customer_row(c: Wire) -> Row:
     b, s = c["billing"], c["sso"]
-    return {
-        "id": c["id"],
-        "name": clean(c["name"]),
-        "domain": clean(c["domain"]),
-        "created_at": ts(c["created_at"]),
-        "updated_at": ts(c["updated_at"]),
-        "billing_approval": b["approval"] if b else None,
-        "billing_approval_updated_at": ts(b["approval_updated_at"]) if b else None,
-        "prepaid_seconds_left": b["prepaid_seconds_left"] if b else None,
-        "prepaid_updated_at": ts(b["prepaid_updated_at"]) if b else None,
-        "ai_credit_left": b["ai_credit_left"] if b else None,
-        "ai_credit_updated_at": ts(b["ai_credit_updated_at"]) if b else None,
-        "sso_state": s["state"] if s else None,
-        "sso_missing_steps": _json([clean(x) for x in s["missing_steps"]] if s else []),
-        "sso_updated_at": ts(s["updated_at"]) if s else None,
-        "allowed_target_ids": _json(c["allowed_target_ids"]),
-        "admin_emails": _json([clean(x) for x in c["admin_emails"]]),
-    }
+    return (
+        c["id"], clean(c["name"]), clean(c["domain"]), ts(c["created_at"]), ts(c["updated_at"]),
+        b["approval"] if b else None,
+        ts(b["approval_updated_at"]) if b else None,
+        b["prepaid_seconds_left"] if b else None,
+        ts(b["prepaid_updated_at"]) if b else None,
+        b["ai_credit_left"] if b else None,
+        ts(b["ai_credit_updated_at"]) if b else None,
+        s["state"] if s else None,
+        _json([clean(x) for x in s["missing_steps"]] if s else []),
+        ts(s["updated_at"]) if s else None,
+        _json(c["allowed_target_ids"]),
+        _json([clean(x) for x in c["admin_emails"]]),
+    )
+
+
+USER = ("id", "email", "name", "customer_id", "role", "idp_role", "role_updated_at",
+        "last_sign_in_at", "visible_navigation", "provisioning_state", "provisioning_reason",
+        "provisioning_updated_at", "created_at", "updated_at")
 
 
 def user_row(u: Wire) -> Row:
     p = u["provisioning"]
-    return {
-        "id": u["id"],
-        "email": clean(u["email"]),
-        "name": clean(u["name"]),
-        "customer_id": u["customer_id"],
-        "role": u["role"],
-        "idp_role": u["idp_role"],
-        "role_updated_at": ts(u["role_updated_at"]),
-        "last_sign_in_at": ts(u["last_sign_in_at"]),
-        "visible_navigation": _json([clean(x) for x in u["visible_navigation"]]),
-        "provisioning_state": p["state"] if p else None,
-        "provisioning_reason": clean(p["reason"]) if p and p["reason"] else None,
-        "provisioning_updated_at": ts(p["updated_at"]) if p else None,
-        "created_at": ts(u["created_at"]),
-        "updated_at": ts(u["updated_at"]),
-    }
+    return (
+        u["id"], clean(u["email"]), clean(u["name"]), u["customer_id"], u["role"],
+        u["idp_role"], ts(u["role_updated_at"]), ts(u["last_sign_in_at"]),
+        _json([clean(x) for x in u["visible_navigation"]]),
+        p["state"] if p else None,
+        clean(p["reason"]) if p and p["reason"] else None,
+        ts(p["updated_at"]) if p else None,
+        ts(u["created_at"]), ts(u["updated_at"]),
+    )
+
+
+INVITE = ("id", "email", "customer_id", "role", "state", "created_at", "expires_at",
+          "issued_by", "accepted_at", "consumed_at", "replaced_by", "updated_at")
 
 
 def invite_row(i: Wire) -> Row:
-    return {
-        "id": i["id"],
-        "email": clean(i["email"]),
-        "customer_id": i["customer_id"],
-        "role": i["role"],
-        "state": i["state"],
-        "created_at": ts(i["created_at"]),
-        "expires_at": ts(i["expires_at"]),
-        "issued_by": clean(i["issued_by"]),
-        "accepted_at": ts(i["accepted_at"]),
-        "consumed_at": ts(i["consumed_at"]),
-        "replaced_by": i["replaced_by"],
-        "updated_at": ts(i["updated_at"]),
-    }
+    return (
+        i["id"], clean(i["email"]), i["customer_id"], i["role"], i["state"],
+        ts(i["created_at"]), ts(i["expires_at"]), clean(i["issued_by"]), ts(i["accepted_at"]),
+        ts(i["consumed_at"]), i["replaced_by"], ts(i["updated_at"]),
+    )
+
+
+TARGET = ("id", "name", "region", "state", "state_reason", "state_since", "updated_at")
 
 
 def target_row(t: Wire) -> Row:
-    return {
-        "id": t["id"],
-        "name": clean(t["name"]),
-        "region": clean(t["region"]),
-        "state": t["state"],
-        "state_reason": clean(t["state_reason"]) if t["state_reason"] else None,
-        "state_since": ts(t["state_since"]),
-        "updated_at": ts(t["updated_at"]),
-    }
+    return (
+        t["id"], clean(t["name"]), clean(t["region"]), t["state"],
+        clean(t["state_reason"]) if t["state_reason"] else None,
+        ts(t["state_since"]), ts(t["updated_at"]),
+    )
+
+
+TEMPLATE = ("id", "alias", "template_name", "template_version", "state", "state_reason",
+            "state_since", "updated_at")
 
 
 def template_row(t: Wire) -> Row:
-    return {
-        "id": t["id"],
-        "alias": clean(t["alias"]),
-        "template_name": clean(t["template_name"]),
-        "template_version": clean(t["template_version"]),
-        "state": t["state"],
-        "state_reason": clean(t["state_reason"]) if t["state_reason"] else None,
-        "state_since": ts(t["state_since"]),
-        "updated_at": ts(t["updated_at"]),
-    }
+    return (
+        t["id"], clean(t["alias"]), clean(t["template_name"]), clean(t["template_version"]),
+        t["state"], clean(t["state_reason"]) if t["state_reason"] else None,
+        ts(t["state_since"]), ts(t["updated_at"]),
+    )
 
 
-_NO_BUILD: Row = {
-    "build_id": None, "build_number": None, "build_transition": None, "build_job_status": None,
-    "build_error": None, "build_failing_stage": None, "build_created_at": None,
-    "build_started_at": None, "build_completed_at": None, "build_initiator_email": None,
-}
+WORKSPACE = ("id", "name", "owner_user_id", "owner_email", "customer_id", "template_alias",
+             "target_id", "status", "created_at", "last_used_at", "updated_at",
+             "build_id", "build_number", "build_transition", "build_job_status", "build_error",
+             "build_failing_stage", "build_created_at", "build_started_at",
+             "build_completed_at", "build_initiator_email", "apps", "create_blockers")
+_NO_BUILD: Row = (None,) * 10
 
 
 def workspace_row(w: Wire) -> Row:
     b, apps, blockers = w["latest_build"], w["apps"], w["create_blockers"]
-    row = {
-        "id": w["id"],
-        "name": clean(w["name"]),
-        "owner_user_id": w["owner_user_id"],
-        "owner_email": clean(w["owner_email"]),
-        "customer_id": w["customer_id"],
-        "template_alias": clean(w["template_alias"]),
-        "target_id": w["target_id"],
-        "status": w["status"],
-        "created_at": ts(w["created_at"]),
-        "last_used_at": ts(w["last_used_at"]),
-        "updated_at": ts(w["updated_at"]),
-        "apps": _json([
+    return (
+        w["id"], clean(w["name"]), w["owner_user_id"], clean(w["owner_email"]),
+        w["customer_id"], clean(w["template_alias"]), w["target_id"], w["status"],
+        ts(w["created_at"]), ts(w["last_used_at"]), ts(w["updated_at"]),
+    ) + (_NO_BUILD if b is None else (
+        b["id"], b["build_number"], b["transition"], b["job_status"],
+        clean(b["error"]) if b["error"] else None,
+        clean(b["failing_stage"]) if b["failing_stage"] else None,
+        ts(b["created_at"]), ts(b["started_at"]), ts(b["completed_at"]),
+        clean(b["initiator_email"]) if b["initiator_email"] else None,
+    )) + (
+        _json([
             {
                 "slug": clean(a["slug"]),
                 "display_name": clean(a["display_name"]),
@@ -173,72 +169,44 @@ def workspace_row(w: Wire) -> Row:
             }
             for a in apps
         ]) if apps else "[]",
-        "create_blockers": _json([
+        _json([
             {"code": x["code"], "message": clean(x["message"]), "since": ts(x["since"])}
             for x in blockers
         ]) if blockers else "[]",
-    }
-    if b is None:
-        row.update(_NO_BUILD)
-    else:
-        row.update(
-            build_id=b["id"],
-            build_number=b["build_number"],
-            build_transition=b["transition"],
-            build_job_status=b["job_status"],
-            build_error=clean(b["error"]) if b["error"] else None,
-            build_failing_stage=clean(b["failing_stage"]) if b["failing_stage"] else None,
-            build_created_at=ts(b["created_at"]),
-            build_started_at=ts(b["started_at"]),
-            build_completed_at=ts(b["completed_at"]),
-            build_initiator_email=clean(b["initiator_email"]) if b["initiator_email"] else None,
-        )
-    return row
+    )
+
+
+USAGE = ("id", "day", "customer_id", "workspace_id", "user_id", "workspace_seconds",
+         "ai_credits_used", "cost_usd", "updated_at")
 
 
 def usage_row(u: Wire) -> Row:
-    return {
-        "id": u["id"],
-        "day": u["day"],
-        "customer_id": u["customer_id"],
-        "workspace_id": u["workspace_id"],
-        "user_id": u["user_id"],
-        "workspace_seconds": u["workspace_seconds"],
-        "ai_credits_used": u["ai_credits_used"],
-        "cost_usd": u["cost_usd"],
-        "updated_at": ts(u["updated_at"]),
-    }
+    return (u["id"], u["day"], u["customer_id"], u["workspace_id"], u["user_id"],
+            u["workspace_seconds"], u["ai_credits_used"], u["cost_usd"], ts(u["updated_at"]))
+
+
+USAGE_PERIOD = ("id", "day", "customer_id", "reconciliation", "provider_data_through",
+                "updated_at")
 
 
 def usage_period_row(p: Wire) -> Row:
-    return {
-        "id": p["id"],
-        "day": p["day"],
-        "customer_id": p["customer_id"],
-        "reconciliation": p["reconciliation"],
-        "provider_data_through": ts(p["provider_data_through"]),
-        "updated_at": ts(p["updated_at"]),
-    }
+    return (p["id"], p["day"], p["customer_id"], p["reconciliation"],
+            ts(p["provider_data_through"]), ts(p["updated_at"]))
+
+
+AUDIT = ("id", "time", "actor_user_id", "actor_email", "customer_id", "action", "target_type",
+         "target_id", "result", "detail", "request_id", "updated_at")
 
 
 def audit_row(a: Wire) -> Row:
-    return {
-        "id": a["id"],
-        "time": ts(a["time"]),
-        "actor_user_id": a["actor_user_id"],
-        "actor_email": clean(a["actor_email"]),
-        "customer_id": a["customer_id"],
-        "action": clean(a["action"]),
-        "target_type": clean(a["target_type"]),
-        "target_id": a["target_id"],
-        "result": a["result"],
-        "detail": clean(a["detail"]),
-        "request_id": a["request_id"],
-        "updated_at": ts(a["updated_at"]),
-    }
+    return (
+        a["id"], ts(a["time"]), a["actor_user_id"], clean(a["actor_email"]), a["customer_id"],
+        clean(a["action"]), clean(a["target_type"]), a["target_id"], a["result"],
+        clean(a["detail"]), a["request_id"], ts(a["updated_at"]),
+    )
 
 
-def build_log_row(log: Wire) -> Row:
+def build_log_row(log: Wire) -> dict[str, Any]:
     return {
         "build_id": log["build_id"],
         "id": log["id"],
@@ -260,6 +228,24 @@ ROW_MAKERS: dict[str, Callable[[Wire], Row]] = {
     "usage_periods": usage_period_row,
     "audit": audit_row,
 }
+
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "customers": CUSTOMER,
+    "users": USER,
+    "invites": INVITE,
+    "targets": TARGET,
+    "templates": TEMPLATE,
+    "workspaces": WORKSPACE,
+    "usage": USAGE,
+    "usage_periods": USAGE_PERIOD,
+    "audit": AUDIT,
+}
+
+
+def as_dict(resource: str, row: Row) -> dict[str, Any]:
+    """A made row as column -> value (for callers that want names, such as the ORM bench)."""
+    return dict(zip(COLUMNS[resource], row, strict=True))
 
 
 def wire_dicts(objects: Iterable[Any]) -> list[Wire]:

@@ -1,8 +1,9 @@
-"""Bulk upserts through the DBAPI's ``executemany`` (the ORM's ``add_all`` measured ~30x slower).
+"""Bulk upserts through the DBAPI (the ORM's ``add_all`` measured ~30x slower).
 
-``upsert_rows`` writes one page of rows in the caller's transaction: live rows are inserted or
-updated, tombstones delete. Full syncs stamp rows with a generation id so rows the server no
-longer lists can be pruned once the full sync completes (``prune_generation``).
+``upsert_rows`` writes one page of rows (``storage.rows`` tuples, or dicts) in the caller's
+transaction: live rows are inserted or updated, tombstones delete. Full syncs stamp rows with
+a generation id so rows the server no longer lists can be pruned once the full sync completes
+(``prune_generation``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from pydantic_core import PydanticUndefined
 from sqlalchemy import Connection
 
+from storage.rows import COLUMNS, Row
 from storage.schema import RESOURCE_TABLES
 
 
@@ -63,13 +65,22 @@ def _chunks(n: int, width: int) -> Iterator[tuple[int, int]]:
 
 @cache
 def _upsert_sql(resource: str, n_rows: int, only_changed: bool = False) -> str:
+    """``n_rows`` rows of ``COLUMNS[resource]`` from ``?2`` on; the table's ``sync_gen`` (if
+    any) is ``?1``, bound once per statement rather than once per row."""
     name, cols, keys = _columns(resource)
-    col_list = ", ".join(f'"{c}"' for c in cols)
-    one = "(" + ", ".join("?" for _ in cols) + ")"
+    made = COLUMNS[resource]
+    gen = "sync_gen" in cols
+    assert set(made) | ({"sync_gen"} if gen else set()) == set(cols), resource
+    width = len(made)
+    col_list = ", ".join(f'"{c}"' for c in (*made, *(("sync_gen",) if gen else ())))
+    values = ", ".join(
+        "(" + ", ".join([f"?{2 + r * width + i}" for i in range(width)]
+                        + (["?1"] if gen else [])) + ")"
+        for r in range(n_rows))
     updates = ", ".join(f'"{c}"=excluded."{c}"' for c in cols if c not in keys)
     conflict = ", ".join(f'"{k}"' for k in keys)
     sql = (
-        f'INSERT INTO "{name}" ({col_list}) VALUES {", ".join([one] * n_rows)} '
+        f'INSERT INTO "{name}" ({col_list}) VALUES {values} '
         f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
     )
     if only_changed:
@@ -81,13 +92,22 @@ def _upsert_sql(resource: str, n_rows: int, only_changed: bool = False) -> str:
 
 @cache
 def _getter(resource: str) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    return operator.itemgetter(*_columns(resource)[1])
+    return operator.itemgetter(*COLUMNS[resource])
+
+
+def _as_rows(resource: str, rows: Sequence[Row | dict[str, Any]]) -> Sequence[Row]:
+    """Dict rows (tests, hand-made fixes) as column tuples, missing columns defaulted."""
+    if not rows or type(rows[0]) is tuple:
+        return rows  # type: ignore[return-value]
+    template = _defaults(resource)
+    get = _getter(resource)
+    return [get(template | row) for row in rows]  # type: ignore[operator]
 
 
 def upsert_rows(
     conn: Connection,
     resource: str,
-    rows: Sequence[dict[str, Any]],
+    rows: Sequence[Row | dict[str, Any]],
     deleted_ids: Iterable[str] = (),
     sync_gen: str | None = None,
     *,
@@ -95,6 +115,7 @@ def upsert_rows(
 ) -> list[str]:
     """Insert-or-update ``rows`` and delete ``deleted_ids`` for one resource.
 
+    ``rows`` are ``storage.rows`` tuples (``COLUMNS[resource]`` order) or column dicts.
     With ``only_changed`` (incremental syncs), rows whose ``updated_at`` equals the cached one
     are skipped, and the ids of rows inserted, updated or deleted are returned (what derived
     data such as blockers must recompute); otherwise the returned list is empty.
@@ -109,15 +130,12 @@ def upsert_rows(
     assert raw is not None
     changed: list[str] = []
     if rows:
-        template = _defaults(resource)
-        if "sync_gen" in cols:
-            template = template | {"sync_gen": sync_gen}
-        get = _getter(resource)
+        tuples = _as_rows(resource, rows)
         only_changed = only_changed and "updated_at" in cols
-        for start, size in _chunks(len(rows), len(cols)):
-            chunk = rows[start:start + size]
-            flat = list(chain.from_iterable(map(get, map(template.__or__, chunk))))
-            cur = raw.execute(_upsert_sql(resource, len(chunk), only_changed), flat)
+        for start, size in _chunks(len(tuples), len(cols)):
+            params = [sync_gen]
+            params.extend(chain.from_iterable(tuples[start:start + size]))
+            cur = raw.execute(_upsert_sql(resource, size, only_changed), params)
             if only_changed:
                 changed.extend(r[0] for r in cur.fetchall())
     ids = [(i,) for i in deleted_ids]

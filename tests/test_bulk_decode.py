@@ -9,7 +9,8 @@ from sqlalchemy import text
 
 from ism_tui.api import bulk
 from ism_tui.api import models as m
-from storage.rows import ROW_MAKERS, wire_dicts
+from ism_tui.text import clean
+from storage.rows import ROW_MAKERS, as_dict, wire_dicts
 from storage.upsert import _chunks, upsert_rows
 
 TS = "2026-11-24T09:00:00Z"
@@ -35,7 +36,7 @@ def test_timestamps_become_one_sortable_text_whatever_the_offset() -> None:
         {"id": "b", "updated_at": "2026-11-24T09:00:00.000001Z", "time": TS, "action": "x"},
     ]}
     page = bulk.page_decoder("audit")(orjson.dumps(body))
-    rows = [ROW_MAKERS["audit"](d) for d in wire_dicts(page.items)]
+    rows = [as_dict("audit", ROW_MAKERS["audit"](d)) for d in wire_dicts(page.items)]
     assert [r["updated_at"] for r in rows] == ["2026-11-24T09:00:00.000000Z",
                                                "2026-11-24T09:00:00.000001Z"]
     assert rows[0]["time"] == "2026-11-24T09:00:00.500000Z"
@@ -89,3 +90,46 @@ def test_incremental_upsert_reports_only_real_changes(demo_engine) -> None:
                              {"i": rows[0]["id"]}).scalar_one()
         assert upsert_rows(conn, "targets", rows[1:]) == []  # full mode reports nothing
     assert state == "degraded"
+
+
+@pytest.mark.parametrize("resource", sorted(m.LIST_RESOURCES))
+def test_made_rows_put_each_field_in_its_own_column(demo_world_session, resource: str) -> None:
+    """Rows are positional tuples: a swapped pair (created_at/updated_at) must not slip by."""
+    from storage.rows import COLUMNS, ts
+    from storage.schema import RESOURCE_TABLES
+
+    table = RESOURCE_TABLES[resource].__table__  # type: ignore[attr-defined]
+    assert set(COLUMNS[resource]) == {c.name for c in table.columns} - {"sync_gen"}
+    objects = list(demo_world_session.collection(resource).values())
+    for wire in wire_dicts([m.LIST_RESOURCES[resource].model_validate(o) for o in objects]):
+        row = as_dict(resource, ROW_MAKERS[resource](wire))
+        for column, value in row.items():
+            sent = wire.get(column)
+            if column not in wire or isinstance(sent, list | dict):
+                continue
+            if isinstance(sent, str) and (column.endswith(("_at", "_since", "_through"))
+                                          or column == "time"):
+                assert value == ts(sent), (resource, column)
+            elif isinstance(sent, str):
+                assert value == clean(sent), (resource, column)
+            else:
+                assert value == sent, (resource, column)
+        build = wire.get("latest_build")
+        if build:
+            assert (row["build_id"], row["build_created_at"], row["build_completed_at"]) == (
+                build["id"], ts(build["created_at"]), ts(build["completed_at"]))
+        provisioning = wire.get("provisioning")
+        if provisioning:
+            assert row["provisioning_state"] == provisioning["state"]
+            assert row["provisioning_updated_at"] == ts(provisioning["updated_at"])
+        billing = wire.get("billing")
+        if billing:
+            assert (row["prepaid_seconds_left"], row["ai_credit_left"]) == (
+                billing["prepaid_seconds_left"], billing["ai_credit_left"])
+
+
+def test_dict_rows_still_upsert_with_defaults(demo_engine) -> None:
+    with demo_engine.begin() as conn:
+        upsert_rows(conn, "targets", [{"id": "tgt-new", "name": "New", "updated_at": TS}])
+        got = conn.execute(text("SELECT name, state, updated_at FROM targets WHERE id = 'tgt-new'"))
+        assert got.one() == ("New", "available", TS)
