@@ -311,3 +311,39 @@ def test_a_server_clock_running_ahead_never_moves_the_cursor_past_ours() -> None
     assert capped is not None and iso(before) <= capped <= str(iso(datetime.now(UTC)))
     assert _server_time(datetime(2026, 11, 24, 9, 30, tzinfo=UTC)) == "2026-11-24T09:30:00.000000Z"
     assert _server_time(None) is None
+
+
+def _indexes(services: Services, table: str) -> set[str]:
+    with services.engine.connect() as conn:
+        return {r[0] for r in conn.execute(text(
+            "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name=:t "
+            "AND sql IS NOT NULL"), {"t": table})}
+
+
+def test_indexes_dropped_for_a_first_load_all_come_back_even_after_a_failed_rebuild(
+        sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import storage.bulk_indexes as bulk_indexes
+    from storage.schema import WorkspaceRow
+
+    wanted = {i.name for i in WorkspaceRow.__table__.indexes}  # type: ignore[attr-defined]
+    assert len(wanted) >= 5
+    services = services_for(sim, tmp_path, page_size=50)
+    real = bulk_indexes.restore_indexes
+
+    def disk_full(conn, table: str) -> int:  # type: ignore[no-untyped-def]
+        if table != "workspaces":
+            return real(conn, table)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(bulk_indexes, "restore_indexes", disk_full)
+    report = asyncio.run(run_sync(services, full=True))
+    failed = {r.resource: r.error for r in report.resources if r.error}
+    assert list(failed) == ["workspaces"] and "No space left" in failed["workspaces"]
+    assert _indexes(services, "workspaces") == set()
+    assert count(services, "workspaces") == len(sim.world.workspaces)  # rows stay readable
+    monkeypatch.setattr(bulk_indexes, "restore_indexes", real)
+    assert asyncio.run(run_sync(services)).ok
+    assert _indexes(services, "workspaces") == wanted
+    with services.engine.connect() as conn:
+        assert conn.execute(text(
+            "SELECT count(*) FROM meta WHERE key LIKE 'deferred_indexes:%'")).scalar_one() == 0
