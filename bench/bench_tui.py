@@ -66,13 +66,14 @@ def child(cache_dir: str, stock: bool, started: float) -> None:
     import statistics
 
     from ism_tui.app import ISMApp
-    from ism_tui.services import build_services
+    from ism_tui.services import open_services
     from screens.list_pane import ListPane
 
     figures: dict[str, Any] = {}
-    config = Path(cache_dir) / "bench.toml"
-    config.write_text('[profiles.bench]\nurl = "http://127.0.0.1:9/api/v2"\n', encoding="utf-8")
-    services = build_services("bench", config, cache_dir=cache_dir)
+    # as ``ism-tui`` opens: validated in full after the first paint when the config is as it
+    # was at the last start (``config_light``); the bench's first start recorded that
+    services = open_services("bench", Path(cache_dir) / "bench.toml", cache_dir=cache_dir)
+    figures["config_validated_before_paint"] = services.settled
 
     def repaint(table: Any) -> None:
         for y in range(table.size.height):
@@ -144,6 +145,19 @@ async def _stock_datatable(engine: Any) -> float:
         return time.perf_counter() - t
 
 
+def _first_start(cache_dir: Path) -> None:
+    """The bench profile's config, and a first start on it (untimed): it validates the config
+    and records its stamp, as an operator's first start does."""
+    from ism_tui.services import open_services
+
+    config = cache_dir / "bench.toml"
+    config.write_text('[profiles.bench]\nurl = "http://127.0.0.1:9/api/v2"\n', encoding="utf-8")
+    services = open_services("bench", config, cache_dir=cache_dir)
+    if not services.settled:
+        raise SystemExit("the first start did not validate the config")
+    services.close()
+
+
 RUNS = 3  # console processes per size: start-up is the figure most swayed by a busy machine
 
 
@@ -171,6 +185,7 @@ def _combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for key in ("filter_ms_max", "page_down_ms_max", "peak_rss_mb"):
         out[key] = max(r[key] for r in runs)
     out["first_paint_runs_s"] = [r["first_paint_s"] for r in runs]
+    out["runs_validating_before_paint"] = sum(r["config_validated_before_paint"] for r in runs)
     out["filter_ms_by_text"] = runs[-1]["filter_ms_by_text"]
     return out
 
@@ -188,6 +203,7 @@ def main() -> dict[str, Any]:
                             f" / 'bench.sqlite3', {n})"], check=True,
                            cwd=Path(__file__).resolve().parent.parent)
             built = time.perf_counter() - t
+            _first_start(cache_dir)
             runs = [_run_child(cache_dir, n == 100_000 and i == RUNS - 1) for i in range(RUNS)]
             figures = _combine(runs)
             figures["cache_build_s"] = round(built, 2)

@@ -115,12 +115,23 @@ class ISMApp(App[None]):
         self.refresh_header()
         self.set_interval(30, self.refresh_header)
         self.call_after_refresh(self._focus_active)
-        interval = self.services.settings.settings.sync_interval
-        if interval:
-            self.set_interval(interval, self.action_sync)
+        self.call_after_refresh(self._after_first_paint)
+
+    def _after_first_paint(self) -> None:
+        """The config validated in full (if the console opened before: ``open_services``),
+        then the syncs it asks for; their imports (httpx, SQLAlchemy) would hold up the
+        first paint."""
+        from ism_tui.config_light import ConfigError
+
+        try:
+            profile = self.services.settings.settings
+        except ConfigError as exc:
+            self.exit(return_code=3, message=Text(f"ism-tui: {exc}"))
+            return
+        if profile.sync_interval:
+            self.set_interval(profile.sync_interval, self.action_sync)
         if self.sync_on_start and self._stale():
-            self.call_after_refresh(self.action_sync)  # after the first paint: the sync's
-            # imports (httpx, SQLAlchemy) would otherwise hold it up
+            self.action_sync()
 
     def _stale(self) -> bool:
         when = oldest_success(self.services.cache)

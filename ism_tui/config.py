@@ -18,12 +18,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-APP_NAME = "ism-tui"
+from ism_tui.config_light import APP_NAME as APP_NAME
+from ism_tui.config_light import ConfigError as ConfigError
+from ism_tui.config_light import cache_directory, cache_file, profile_name
+from ism_tui.config_light import default_cache_dir as default_cache_dir
+from ism_tui.config_light import default_config_path as default_config_path
+
 KEYRING_SERVICE = "ism-tui"
-
-
-class ConfigError(Exception):
-    """The configuration cannot be used; the message names the file, key, expected and found."""
 
 
 class ProfileSettings(BaseModel):
@@ -93,8 +94,7 @@ class Settings(BaseModel):
 
     @property
     def cache_path(self) -> Path:
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.profile)
-        return self.cache_dir / f"{safe}.sqlite3"
+        return cache_file(self.cache_dir, self.profile)
 
     @property
     def export_dir(self) -> Path:
@@ -116,18 +116,6 @@ class Settings(BaseModel):
         return self.url, self.token.get_secret_value()
 
 
-def default_config_path() -> Path:
-    from platformdirs import user_config_path
-
-    return user_config_path(APP_NAME) / "config.toml"
-
-
-def default_cache_dir() -> Path:
-    from platformdirs import user_cache_path
-
-    return user_cache_path(APP_NAME)
-
-
 def load_settings(profile: str | None = None, config_path: Path | str | None = None, *,
                   url: str | None = None, token: str | None = None,
                   cache_dir: Path | str | None = None) -> Settings:
@@ -136,7 +124,7 @@ def load_settings(profile: str | None = None, config_path: Path | str | None = N
     explicit = config_path is not None
     path = Path(config_path).expanduser() if config_path else default_config_path()
     file_cfg, used_path = _read_file(path, explicit)
-    name = profile or env.profile or file_cfg.default_profile
+    name = profile_name(profile, env.profile, file_cfg.default_profile)
     if name not in file_cfg.profiles and (profile or env.profile) and file_cfg.profiles:
         known = ", ".join(sorted(file_cfg.profiles))
         raise ConfigError(f"profile {name!r} is not defined in {used_path}: known profiles are "
@@ -150,10 +138,9 @@ def load_settings(profile: str | None = None, config_path: Path | str | None = N
         secret, source, token_error = *_token(name, prof, used_path, token, env), None
     except ConfigError as exc:
         secret, source, token_error = None, "none", str(exc)
-    directory = Path(cache_dir or env.cache_dir or file_cfg.cache_dir or default_cache_dir())
     return Settings(profile=name, config_path=used_path, settings=prof, url=resolved_url,
                     token=secret, token_source=source, token_error=token_error,
-                    cache_dir=directory.expanduser())
+                    cache_dir=cache_directory(cache_dir, env.cache_dir, file_cfg.cache_dir))
 
 
 def _read_file(path: Path, explicit: bool) -> tuple[FileConfig, Path | None]:

@@ -6,13 +6,13 @@ The TUI and the headless commands both call ``build_services``; nothing is creat
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+import threading
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ism_tui.config import Settings, load_settings
 from storage.dbapi import Cache
 
 if TYPE_CHECKING:
@@ -20,17 +20,56 @@ if TYPE_CHECKING:
 
     from ism_tui.api.client import ConsoleClient
     from ism_tui.api.models import Me
+    from ism_tui.config import Settings
     from ism_tui.viewer import Viewer
 
 
-@dataclass
 class Services:
-    settings: Settings
-    profile: str
-    cache: Cache  # reads without SQLAlchemy; ``engine`` is made on first use
-    read_only: bool = False
-    transport: Any = field(default=None, repr=False)  # tests: an httpx transport
-    retry: Any = field(default=None, repr=False)  # tests: a faster RetryPolicy
+    """Settings, the cache and an API client for one profile.
+
+    ``settings`` may be validated later than the rest: the console opens on what
+    ``config_light`` read without pydantic, and the first use of ``settings`` validates the
+    config in full (``open_services``)."""
+
+    def __init__(self, settings: Settings | None, profile: str, cache: Cache,
+                 read_only: bool = False, *, load: Callable[[], Settings] | None = None,
+                 read_only_argument: bool = False) -> None:
+        if settings is None and load is None:
+            raise ValueError("settings or a way to load them")
+        self._settings = settings
+        self._load = load
+        self._read_only_argument = read_only_argument
+        self._settling = threading.Lock()
+        self.profile = profile
+        self.cache = cache  # reads without SQLAlchemy; ``engine`` is made on first use
+        self.read_only = read_only
+        self.transport: Any = None  # tests: an httpx transport
+        self.retry: Any = None  # tests: a faster RetryPolicy
+
+    def __repr__(self) -> str:
+        return f"Services(profile={self.profile!r}, cache={self.cache.path})"
+
+    @property
+    def settings(self) -> Settings:
+        """The validated settings (validated now if the console opened before validating)."""
+        with self._settling:
+            if self._settings is None:
+                assert self._load is not None
+                settings = self._load()
+                read_only = self._read_only_argument or settings.settings.read_only
+                if (settings.profile, settings.cache_path, read_only) != (
+                        self.profile, self.cache.path, self.read_only):
+                    from ism_tui.config_light import ConfigError
+
+                    raise ConfigError("the configuration changed while ism-tui was starting; "
+                                      "start it again")
+                self._settings = settings
+            return self._settings
+
+    @property
+    def settled(self) -> bool:
+        """Whether ``settings`` is validated already."""
+        return self._settings is not None
 
     @contextlib.asynccontextmanager
     async def client(self) -> AsyncIterator[ConsoleClient]:
@@ -74,11 +113,45 @@ class Services:
 def build_services(profile: str | None = None, config_path: Path | str | None = None, *,
                    read_only: bool = False, url: str | None = None, token: str | None = None,
                    cache_dir: Path | str | None = None) -> Services:
-    """Settings for ``profile`` plus its cache, opened (schema ensured)."""
+    """Settings for ``profile`` (validated) plus its cache, opened (schema ensured)."""
+    from ism_tui.config import load_settings
+
     settings = load_settings(profile, config_path, url=url, token=token, cache_dir=cache_dir)
-    return Services(settings=settings, profile=settings.profile,
-                    cache=Cache(settings.cache_path),
-                    read_only=read_only or settings.settings.read_only)
+    return Services(settings, settings.profile, Cache(settings.cache_path),
+                    read_only or settings.settings.read_only, read_only_argument=read_only)
+
+
+def open_services(profile: str | None = None, config_path: Path | str | None = None, *,
+                  read_only: bool = False, url: str | None = None, token: str | None = None,
+                  cache_dir: Path | str | None = None) -> Services:
+    """``build_services`` for the console: when the config and environment are as they were at
+    the last full validation (a stamp in the cache), the services open on what
+    ``config_light`` reads without pydantic, and ``settings`` is validated on first use (the
+    console does it after its first paint). Otherwise the config is validated first and, if
+    ``config_light`` reads it alike, its stamp recorded for the next start."""
+    from ism_tui.config_light import STAMP_KEY, quick_start
+    from storage.db import get_meta
+
+    quick = quick_start(config_path, profile=profile, url=url, cache_dir=cache_dir,
+                        read_only=read_only)
+    if quick is not None and quick.cache_path.exists():
+        cache = Cache(quick.cache_path)
+        if get_meta(cache, STAMP_KEY) == quick.stamp:
+            def load() -> Settings:
+                from ism_tui.config import load_settings
+
+                return load_settings(profile, config_path, url=url, token=token,
+                                     cache_dir=cache_dir)
+
+            return Services(None, quick.profile, cache, quick.read_only, load=load,
+                            read_only_argument=read_only)
+        cache.dispose()
+    services = build_services(profile, config_path, read_only=read_only, url=url, token=token,
+                              cache_dir=cache_dir)
+    if quick is not None and (quick.profile, quick.cache_path, quick.read_only) == (
+            services.profile, services.cache.path, services.read_only):
+        services.cache.write_meta(STAMP_KEY, quick.stamp)
+    return services
 
 
 @dataclass
@@ -112,7 +185,7 @@ def humanize_age(seconds: float) -> str:
 
 def freshness(engine: Engine | Cache, now: datetime | None = None) -> list[ResourceFreshness]:
     """Freshness of every mirrored resource, in a stable order."""
-    from storage.rows import parse_iso
+    from storage.stamps import parse_iso
     from storage.sync_state import RESOURCES, all_states
 
     now = now or datetime.now(UTC)

@@ -15,19 +15,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ism_tui.config import ConfigError
-    from ism_tui.services import build_services
+    from ism_tui.config_light import ConfigError
+    from ism_tui.services import open_services
     from storage.db import CacheError
 
     try:
-        services = build_services(args.profile, args.config, read_only=args.read_only)
+        services = open_services(args.profile, args.config, read_only=args.read_only)
     except (ConfigError, CacheError) as exc:
         print(f"ism-tui: {exc}", file=sys.stderr)
         return 3
     from ism_tui.app import ISMApp
 
+    app = ISMApp(services, sync_on_start=not args.no_sync, initial_tab=args.tab)
     try:
-        ISMApp(services, sync_on_start=not args.no_sync, initial_tab=args.tab).run()
+        app.run()
     finally:
         services.close()
-    return 0
+    return app.return_code or 0
