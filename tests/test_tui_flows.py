@@ -228,3 +228,24 @@ async def test_hidden_tabs_are_built_after_the_first_paint(tmp_path, demo_world_
         assert not app.query(LazyPane)
         assert app.focused is not None and app.focused.id == "analytics"
         assert "Analytics" in screen(app) and "Period" in screen(app)
+
+
+async def test_a_tab_built_after_the_operator_switched_to_it_takes_the_focus(
+        tmp_path, demo_world_session, monkeypatch):
+    """The stand-in of a hidden tab may still be there when the operator switches to it (a
+    slow first refresh): once its content is built, the content gets the keyboard."""
+    from screens.lazy import LazyPane
+
+    monkeypatch.setattr(LazyPane, "on_mount", lambda self: None)  # built only when told
+    app = make_app(make_services(tmp_path, demo_world_session))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await pilot.pause()
+        tab = app.query_one("#tab-workspaces")
+        assert tab.query(LazyPane)  # switched to, not built yet
+        assert app.focused is None  # the Triage table went with its tab; nothing to focus
+        for lazy in list(app.query(LazyPane)):
+            await lazy._swap()
+        await pilot.pause()
+        assert not app.query(LazyPane)
+        assert app.focused is tab.query_one(ListPane).table, app.focused
