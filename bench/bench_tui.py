@@ -121,6 +121,27 @@ def child(cache_dir: str, stock: bool, started: float) -> None:
     print("__FIGURES__" + json.dumps(figures))
 
 
+def bare_child(started: float) -> None:
+    """A bare Textual app (a line of text and a footer) at the same size, timed like the
+    console: the start-up floor of any Textual app on this machine at this moment."""
+    import asyncio
+
+    from textual.app import App, ComposeResult
+    from textual.widgets import Footer, Static
+
+    class Bare(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Static("ready")
+            yield Footer()
+
+    async def run() -> float:
+        async with Bare().run_test(size=(160, 48)) as pilot:
+            await pilot.pause()
+            return time.time() - started
+
+    print("__FIGURES__" + json.dumps({"first_paint_s": round(asyncio.run(run()), 3)}))
+
+
 async def _stock_datatable(engine: Any) -> float:
     """Textual's DataTable fed the same rows the console shows: read + add_rows + first paint."""
     from sqlalchemy import text
@@ -161,15 +182,16 @@ def _first_start(cache_dir: Path) -> None:
 RUNS = 3  # console processes per size: start-up is the figure most swayed by a busy machine
 
 
-def _run_child(cache_dir: Path, stock: bool) -> dict[str, Any]:
+def _run_child(cache_dir: Path | None, stock: bool = False) -> dict[str, Any]:
     code = (f"from bench.bench_tui import child; child({str(cache_dir)!r}, {stock}, "
-            f"{time.time()!r})")
+            f"{time.time()!r})" if cache_dir is not None else
+            f"from bench.bench_tui import bare_child; bare_child({time.time()!r})")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parent.parent)
     line = next((x for x in proc.stdout.splitlines() if x.startswith("__FIGURES__")), None)
     if line is None:
         print(proc.stdout[-2000:], proc.stderr[-4000:])
-        raise SystemExit(f"the console child for {cache_dir.name} failed")
+        raise SystemExit(f"the console child for {cache_dir} failed")
     figures: dict[str, Any] = json.loads(line.removeprefix("__FIGURES__"))
     return figures
 
@@ -214,6 +236,11 @@ def main() -> dict[str, Any]:
                   f"{figures['filter_ms_max']}), page-down {figures['page_down_ms_median']} ms "
                   f"(max {figures['page_down_ms_max']}), peak RSS {figures['peak_rss_mb']} MB",
                   flush=True)
+    bare = sorted(_run_child(None)["first_paint_s"] for _ in range(RUNS))
+    results["bare_textual_first_paint_s"] = bare[len(bare) // 2]
+    print(f"a bare Textual app (text and a footer), same size and timing: first paint "
+          f"{bare[len(bare) // 2]:.3f} s (median of {', '.join(f'{x:.3f}' for x in bare)}): "
+          "the start-up floor of any Textual app on this machine now", flush=True)
     small, big, mid = results["1000"], results["1000000"], results["100000"]
     results["ratio_first_paint_1m_vs_1k"] = round(big["first_paint_s"] / small["first_paint_s"], 2)
     results["ratio_datatable_vs_console_100k"] = round(

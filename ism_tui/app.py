@@ -211,7 +211,7 @@ class ISMApp(App[None]):
         if event.pane.id:
             self._focus_tab(event.pane.id.removeprefix("tab-"))
 
-    def go_to(self, kind: str, subject_id: str) -> None:
+    async def go_to(self, kind: str, subject_id: str) -> None:
         """Show one customer, user or workspace: its tab, filtered to it, detail open."""
         tab = {"customer": "accounts", "user": "accounts", "workspace": "workspaces",
                "invite": "invites"}[kind]
@@ -222,8 +222,7 @@ class ISMApp(App[None]):
             pane = accounts.current
         else:
             pane = self.query_one(f"#{tab}", ListPane)
-        pane.query_one("Input").value = subject_id  # type: ignore[attr-defined]
-        pane.table.set_filter(subject_id)
+        await pane.show_filter(subject_id)
         pane.table.focus()
         pane.table.select_when_counted()
 

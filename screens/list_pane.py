@@ -55,8 +55,8 @@ class ListPane(Vertical):
         self._debounce: Any = None
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder=f"filter {self.noun} (words match name, email, customer...)",
-                    classes="list-filter")
+        # the filter box is mounted when first used (``filter_box``): hidden until then, an
+        # Input cost ~25 ms of the console's first paint
         with Horizontal():
             yield WindowTable(self.source, self.columns)
             with VerticalScroll(classes="list-detail"):
@@ -76,13 +76,30 @@ class ListPane(Vertical):
     def reload(self) -> None:
         self.table.reload()
 
-    def action_filter(self) -> None:
-        self.add_class("filtering")
-        self.query_one(Input).focus()
+    async def filter_box(self) -> Input:
+        """The filter box (mounted now if it was never used)."""
+        found = self.query(Input)
+        if found:
+            return found.first()
+        box = Input(placeholder=f"filter {self.noun} (words match name, email, customer...)",
+                    classes="list-filter")
+        await self.mount(box, before=0)
+        return box
 
-    def action_only_blocked(self) -> None:
+    async def show_filter(self, text: str) -> None:
+        """Filter to ``text``, shown in the filter box (``go to`` a subject)."""
+        box = await self.filter_box()
+        box.value = text
+        self.set_class(bool(text), "filtering")
+        self.table.set_filter(text)
+
+    async def action_filter(self) -> None:
+        self.add_class("filtering")
+        (await self.filter_box()).focus()
+
+    async def action_only_blocked(self) -> None:
         """Toggle ``is:blocked`` in the filter: only rows with a blocker."""
-        box = self.query_one(Input)
+        box = await self.filter_box()
         words = box.value.split()
         if BLOCKED_WORD in words:
             words.remove(BLOCKED_WORD)
@@ -93,8 +110,8 @@ class ListPane(Vertical):
         self.table.set_filter(box.value)
 
     def action_clear_filter(self) -> None:
-        box = self.query_one(Input)
-        if box.value:
+        box = self.query(Input).first() if self.query(Input) else None
+        if box is not None and box.value:
             box.value = ""
         self.remove_class("filtering")
         self.table.focus()

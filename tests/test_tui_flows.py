@@ -182,7 +182,7 @@ async def test_palette_go_to_opens_the_user(tmp_path, demo_world_session):
         await pilot.press(*"priya")
         await pilot.pause(0.5)
         assert "user: priya.raman" in screen(app)
-        app.go_to("user", priya["id"])
+        await app.go_to("user", priya["id"])
         for _ in range(50):  # the tab counts once laid out, then the screen paints;
             await pilot.pause(0.1)  # allow a loaded CI machine
             if isinstance(app.screen, DetailScreen) and "priya.raman" in screen(app):
