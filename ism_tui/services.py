@@ -1,6 +1,8 @@
 """One factory for what every front end needs: settings, the cache engine, an API client.
 
-The TUI and the headless commands both call ``build_services``; nothing is created at import.
+The headless commands call ``build_services``; the console calls ``open_services`` (the same
+services, its config validated just after the first paint when unchanged since the last start).
+Nothing is created at import.
 """
 
 from __future__ import annotations
