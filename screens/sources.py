@@ -29,22 +29,25 @@ class ListingSource:
         self._sort: str | None = None
         self._descending = False
         self._prefetch: tuple[Key, Future[list[Row]]] | None = None
-        self._pivot: str | None = None  # where a filtered count splits (a big table only)
+        # where a filtered count splits (a big table only): found on the pool after the first
+        # count, so the first paint does not wait for it (~45 ms at 1M rows)
+        self._pivot: Future[str | None] | None = None
 
     def count(self, filter_text: str) -> int:
         key = (filter_text, self._sort, self._descending)
         self._prefetch = (key, _POOL.submit(self.listing.window, self.engine, 0, PREFETCH,
                                             filter_text, self._sort, self._descending))
-        if filter_text and self._pivot is not None:  # half here, half on the pool, together
-            lower = _POOL.submit(self.listing.count, self.engine, filter_text, ("<", self._pivot))
-            n = self.listing.count(self.engine, filter_text, (">=", self._pivot)) + lower.result()
+        pivot = self._pivot.result() if filter_text and self._pivot is not None else None
+        if pivot is not None:  # half here, half on the pool, together
+            lower = _POOL.submit(self.listing.count, self.engine, filter_text, ("<", pivot))
+            n = self.listing.count(self.engine, filter_text, (">=", pivot)) + lower.result()
         else:
             n = self.listing.count(self.engine, filter_text)
         self._counted = (filter_text, n)
         if not filter_text:
             self._total = n
             if self._pivot is None and n >= SPLIT_MIN:
-                self._pivot = self.listing.pivot(self.engine, n)
+                self._pivot = _POOL.submit(self.listing.pivot, self.engine, n)
         return n
 
     def _sparse(self, filter_text: str, sort: str | None) -> bool:
