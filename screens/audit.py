@@ -26,7 +26,7 @@ class AuditSource:
     def __init__(self, engine: Any) -> None:
         self.engine = engine
 
-    def count(self, filter_text: str) -> int:
+    def count(self, filter_text: str, at_most: int | None = None) -> int:  # never capped
         return count_audit(self.engine, filter_text.strip() or None)
 
     def window(self, offset: int, limit: int, filter_text: str, sort: str | None,

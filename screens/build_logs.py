@@ -26,7 +26,7 @@ class LogSource:
         self.engine = engine
         self.build_id = build_id
 
-    def count(self, filter_text: str) -> int:
+    def count(self, filter_text: str, at_most: int | None = None) -> int:  # never capped
         return logs.count_matches(self.engine, self.build_id, filter_text)
 
     def window(self, offset: int, limit: int, filter_text: str, sort: str | None,

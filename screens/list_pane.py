@@ -22,6 +22,7 @@ from storage.queries import BLOCKED_WORD
 Row = dict[str, Any]
 Describe = Callable[[Row], Text]
 WIDE = 120
+COUNT_CAP = 10_000  # a filter's matches are counted up to this many (WindowTable.count_cap)
 
 
 class ListPane(Vertical):
@@ -58,7 +59,7 @@ class ListPane(Vertical):
         # the filter box is mounted when first used (``filter_box``): hidden until then, an
         # Input cost ~25 ms of the console's first paint
         with Horizontal():
-            yield WindowTable(self.source, self.columns)
+            yield WindowTable(self.source, self.columns, count_cap=COUNT_CAP)
             with VerticalScroll(classes="list-detail"):
                 yield Static("", classes="list-detail-body", markup=False)
         yield Static("", classes="list-status", markup=False)

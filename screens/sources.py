@@ -24,7 +24,7 @@ class ListingSource:
     def __init__(self, engine: Engine, listing: Listing) -> None:
         self.engine = engine
         self.listing = listing
-        self._counted: tuple[str, int] | None = None
+        self._counted: tuple[str, int] | None = None  # the last exact count of a filter
         self._total: int | None = None
         self._sort: str | None = None
         self._descending = False
@@ -33,16 +33,21 @@ class ListingSource:
         # count, so the first paint does not wait for it (~45 ms at 1M rows)
         self._pivot: Future[str | None] | None = None
 
-    def count(self, filter_text: str) -> int:
+    def count(self, filter_text: str, at_most: int | None = None) -> int:
+        """Rows matching ``filter_text``, or ``at_most`` if there are at least that many."""
         key = (filter_text, self._sort, self._descending)
         self._prefetch = (key, _POOL.submit(self.listing.window, self.engine, 0, PREFETCH,
                                             filter_text, self._sort, self._descending))
         pivot = self._pivot.result() if filter_text and self._pivot is not None else None
         if pivot is not None:  # half here, half on the pool, together
-            lower = _POOL.submit(self.listing.count, self.engine, filter_text, ("<", pivot))
-            n = self.listing.count(self.engine, filter_text, (">=", pivot)) + lower.result()
+            lower = _POOL.submit(self.listing.count, self.engine, filter_text, ("<", pivot),
+                                 at_most)
+            n = (self.listing.count(self.engine, filter_text, (">=", pivot), at_most)
+                 + lower.result())
         else:
-            n = self.listing.count(self.engine, filter_text)
+            n = self.listing.count(self.engine, filter_text, at_most=at_most)
+        if at_most is not None and n >= at_most:
+            return at_most  # at least that many: not a count the sparse plan can use
         self._counted = (filter_text, n)
         if not filter_text:
             self._total = n

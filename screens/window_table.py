@@ -28,7 +28,9 @@ Row = dict[str, Any]
 
 
 class Source(Protocol):
-    def count(self, filter_text: str) -> int: ...
+    def count(self, filter_text: str, at_most: int | None = None) -> int:
+        """Rows matching ``filter_text`` (or ``at_most`` when there are at least that many;
+        a source may ignore ``at_most`` if its table is never capped)."""
 
     def window(self, offset: int, limit: int, filter_text: str, sort: str | None,
                descending: bool) -> list[Row]: ...
@@ -81,7 +83,8 @@ class WindowTable(ScrollView, can_focus=True):
         pass
 
     def __init__(self, source: Source, columns: list[Column], *, name: str | None = None,
-                 id: str | None = None, classes: str | None = None) -> None:
+                 id: str | None = None, classes: str | None = None,
+                 count_cap: int | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.source = source
         self.columns = columns
@@ -89,6 +92,12 @@ class WindowTable(ScrollView, can_focus=True):
         self.sort: str | None = None
         self.descending = False
         self.total = 0
+        # A filter's matches are counted up to ``count_cap`` (the source must take
+        # ``at_most``): the table then shows "10,000+" and counts them all only when the
+        # operator goes near the end. At 1M rows a common word costs the time to find 10,000
+        # matches instead of a scan of the whole table on every keystroke.
+        self.count_cap = count_cap
+        self.exact = True
         self._cache: dict[int, Row] = {}
         self._counted = False
         self._select_when_counted = False
@@ -105,7 +114,12 @@ class WindowTable(ScrollView, can_focus=True):
         if not self.region:
             self._counted = False
             return
-        self.total = self.source.count(self.filter_text)
+        cap = self.count_cap if self.filter_text else None
+        if cap is None:
+            self.total, self.exact = self.source.count(self.filter_text), True
+        else:
+            self.total = self.source.count(self.filter_text, at_most=cap)
+            self.exact = self.total < cap
         self._counted = True
         self.virtual_size = Size(self.size.width, self.total + 1)
         if self.cursor >= self.total:
@@ -115,6 +129,15 @@ class WindowTable(ScrollView, can_focus=True):
         if self._select_when_counted:
             self._select_when_counted = False
             self.action_select()
+
+    def count_all(self) -> None:
+        """Count every match of a capped count (the operator is going near its end)."""
+        if self.exact:
+            return
+        self.total, self.exact = self.source.count(self.filter_text), True
+        self.virtual_size = Size(self.size.width, self.total + 1)
+        self.refresh()
+        self._announce()
 
     def select_when_counted(self) -> None:
         """Open the current row now if the table has counted, else as soon as it has (a tab
@@ -160,6 +183,11 @@ class WindowTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, self.total + 1)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if not self.exact and new + 2 * self.size.height >= self.total:
+            self.call_later(self.count_all)  # scrolled (wheel, scrollbar) near a capped end
 
     def _widths(self) -> list[int]:
         widths = [c.width for c in self.columns]
@@ -226,6 +254,8 @@ class WindowTable(ScrollView, can_focus=True):
         self.post_message(self.Highlighted(self, self.current))
 
     def action_move(self, delta: int) -> None:
+        if not self.exact and self.cursor + delta >= self.total - max(self.size.height, 1):
+            self.count_all()
         if self.total:
             self.cursor = min(max(self.cursor + delta, 0), self.total - 1)
 
@@ -233,6 +263,8 @@ class WindowTable(ScrollView, can_focus=True):
         self.action_move(direction * max(self.size.height - 2, 1))
 
     def action_jump(self, where: int) -> None:
+        if where < 0:
+            self.count_all()
         if self.total:
             self.cursor = self.total - 1 if where < 0 else 0
 
@@ -274,7 +306,7 @@ class WindowTable(ScrollView, can_focus=True):
     def status_line(self, noun: str) -> str:
         sort = self.sort or self._default_sort() or ""
         arrow = "▼" if self.descending else "▲"
-        shown = f"{self.total:,} {noun}"
+        shown = f"{self.total:,}{'' if self.exact else '+'} {noun}"
         if self.filter_text:
             shown += f" matching {one_line(self.filter_text, 30)!r}"
         return f"{shown} · sort {sort} {arrow} · row {min(self.cursor + 1, self.total):,}"

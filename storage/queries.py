@@ -66,17 +66,25 @@ class Listing:
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def count(self, engine: Engine | Cache, filter_text: str = "",
-              half: tuple[str, str] | None = None) -> int:
+              half: tuple[str, str] | None = None, at_most: int | None = None) -> int:
         """Rows matching ``filter_text``; ``half`` = ("<" or ">=", pivot) counts only the rows
-        whose ``split_column`` lies below or from ``pivot`` (see ``pivot``)."""
+        whose ``split_column`` lies below or from ``pivot`` (see ``pivot``). ``at_most`` stops
+        counting there (the answer is then ``at_most``): a filter matching much of a big table
+        is counted in the time it takes to find that many rows, not to scan them all."""
         where, params = self._where(filter_text)
         if half is not None and self.split_column and self.count_from:
             op, params["pivot"] = half
             if op not in ("<", ">="):
                 raise ValueError(f"half must be '<' or '>=', not {op!r}")
             where += f"{' AND' if where else ' WHERE'} {self.split_column} {op} :pivot"
-        sql = (f"SELECT count(*) {self.count_from}{where}" if self.count_from
-               else f"SELECT count(*) FROM ({self.select}{where})")
+        if at_most is not None:
+            params["at_most"] = max(at_most, 0)
+            inner = (f"SELECT 1 {self.count_from}{where}" if self.count_from
+                     else f"{self.select}{where}")
+            sql = f"SELECT count(*) FROM ({inner} LIMIT :at_most)"
+        else:
+            sql = (f"SELECT count(*) {self.count_from}{where}" if self.count_from
+                   else f"SELECT count(*) FROM ({self.select}{where})")
         with reading(engine) as db:
             return int(db.execute(sql, params).fetchone()[0])
 

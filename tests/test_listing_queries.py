@@ -59,3 +59,17 @@ def test_the_cache_reads_what_the_engine_reads(demo_engine) -> None:
         assert WORKSPACES.count(cache, "renamed") == WORKSPACES.count(demo_engine, "renamed") == 1
     finally:
         cache.dispose()
+
+
+@pytest.mark.parametrize("text", FILTERS)
+def test_a_capped_count_stops_at_its_cap_and_is_exact_below_it(demo_engine, monkeypatch,
+                                                               text: str) -> None:
+    exact = WORKSPACES.count(demo_engine, text)
+    for cap in (1, 3, max(exact, 1), exact + 5):
+        assert WORKSPACES.count(demo_engine, text, at_most=cap) == min(exact, cap)
+    monkeypatch.setattr(sources, "SPLIT_MIN", 1)  # the halves capped alike
+    source = ListingSource(demo_engine, WORKSPACES)
+    source.count("")
+    for cap in (1, 3, exact + 5):
+        assert source.count(text, at_most=cap) == min(exact, cap)
+    assert source.count(text) == exact

@@ -249,3 +249,34 @@ async def test_a_tab_built_after_the_operator_switched_to_it_takes_the_focus(
         await pilot.pause()
         assert not app.query(LazyPane)
         assert app.focused is tab.query_one(ListPane).table, app.focused
+
+
+async def test_a_filter_counts_up_to_a_cap_and_all_of_it_near_the_end(
+        tmp_path, demo_world_session, monkeypatch):
+    """Typing a common word on a big table must not scan it all on every keystroke: matches
+    are counted up to a cap ("5+"), and all of them once the operator heads for the end."""
+    from screens.list_pane import ListPane as Pane
+
+    monkeypatch.setattr("screens.list_pane.COUNT_CAP", 5)
+    app = make_app(make_services(tmp_path, demo_world_session))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("4")
+        await pilot.pause()
+        pane = app.query_one("#workspaces", Pane)
+        exact = pane.table.source.count("a")
+        assert exact > 20
+        await pilot.press("slash", "a", "enter")
+        await pilot.pause(0.3)
+        assert "5+ workspaces matching 'a'" in screen(app)
+        assert pane.table.total == 5 and not pane.table.exact
+        await pilot.press("end")
+        await pilot.pause()
+        assert pane.table.exact and pane.table.total == exact
+        assert f"{exact} workspaces matching 'a'" in screen(app)
+        assert f"row {exact}" in screen(app)
+        await pilot.press("escape", "slash", "i", "enter")  # a new filter: capped again
+        await pilot.pause(0.3)
+        assert "5+ workspaces matching 'i'" in screen(app)
+        await pilot.press("pagedown")
+        await pilot.pause()
+        assert pane.table.exact and "+ workspaces" not in screen(app)
