@@ -143,3 +143,23 @@ def test_a_config_changed_while_the_console_starts_stops_it_with_the_reason(
     assert app.return_code == 3
     said = " ".join(capfd.readouterr().err.split())
     assert "ism-tui:" in said and "'profiles.prod.page_size'" in said, said
+
+
+def test_the_default_config_path_is_read_alike(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    quick, settings = quick_start(None), load_settings(None)  # no file at all yet
+    assert quick is not None and (quick.profile, quick.cache_path) == (
+        settings.profile, settings.cache_path)
+    path = tmp_path / "xdg-config" / "ism-tui" / "config.toml"
+    path.parent.mkdir(parents=True)
+    path.write_text(CONFIG.format(default="staging", top="", prod=""), encoding="utf-8")
+    quick, settings = quick_start(None), load_settings(None)
+    assert quick is not None and quick.profile == settings.profile == "staging"
+    assert quick.cache_path == settings.cache_path and quick.read_only
+    first = open_services()
+    assert first.settled
+    first.close()
+    again = open_services()
+    assert not again.settled and again.settings.config_path == path
+    again.close()
