@@ -83,13 +83,9 @@ def _environment() -> dict[str, str] | None:
     return found
 
 
-def stamp(config_path: Path | str | None, *, profile: str | None = None,
-          url: str | None = None, cache_dir: Path | str | None = None) -> str | None:
-    """A digest of everything a validation of these arguments depends on (None if unknown)."""
-    env = _environment()
-    if env is None:
-        return None
-    path = Path(config_path).expanduser() if config_path else default_config_path()
+def _stamp(path: Path, explicit: bool, env: dict[str, str], profile: str | None,
+           url: str | None, cache_dir: Path | str | None) -> str | None:
+    """A digest of everything a validation of these inputs depends on (None if unknown)."""
     try:
         info = path.stat()
         identity: list[Any] = [info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
@@ -98,7 +94,7 @@ def stamp(config_path: Path | str | None, *, profile: str | None = None,
         identity = ["missing"]
     except OSError:
         return None
-    inputs = [str(path), config_path is not None, identity, profile, url,
+    inputs = [str(path), explicit, identity, profile, url,
               None if cache_dir is None else str(cache_dir), sorted(env.items())]
     return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
 
@@ -106,13 +102,16 @@ def stamp(config_path: Path | str | None, *, profile: str | None = None,
 def quick_start(config_path: Path | str | None, *, profile: str | None = None,
                 url: str | None = None, cache_dir: Path | str | None = None,
                 read_only: bool = False) -> QuickStart | None:
-    """The profile, cache file and read-only flag, read without validating (None when the file
-    cannot be read this way: it is then left to ``ism_tui.config``, which explains why)."""
-    digest = stamp(config_path, profile=profile, url=url, cache_dir=cache_dir)
+    """The profile, cache file and read-only flag, read without validating, with the stamp of
+    their inputs (None when they cannot be read this way: they are then left to
+    ``ism_tui.config``, which explains why)."""
     env = _environment()
-    if digest is None or env is None:
+    if env is None:
         return None
     path = Path(config_path).expanduser() if config_path else default_config_path()
+    digest = _stamp(path, config_path is not None, env, profile, url, cache_dir)
+    if digest is None:
+        return None
     data: dict[str, Any] = {}
     if path.exists():
         try:

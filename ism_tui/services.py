@@ -132,7 +132,7 @@ def open_services(profile: str | None = None, config_path: Path | str | None = N
     console does it after its first paint). Otherwise the config is validated first and, if
     ``config_light`` reads it alike, its stamp recorded for the next start."""
     from ism_tui.config_light import STAMP_KEY, quick_start
-    from storage.db import get_meta
+    from storage.db import get_meta, set_meta
 
     quick = quick_start(config_path, profile=profile, url=url, cache_dir=cache_dir,
                         read_only=read_only)
@@ -152,7 +152,7 @@ def open_services(profile: str | None = None, config_path: Path | str | None = N
                               cache_dir=cache_dir)
     if quick is not None and (quick.profile, quick.cache_path, quick.read_only) == (
             services.profile, services.cache.path, services.read_only):
-        services.cache.write_meta(STAMP_KEY, quick.stamp)
+        set_meta(services.cache, STAMP_KEY, quick.stamp)
     return services
 
 

@@ -77,18 +77,21 @@ class ListPane(Vertical):
     def reload(self) -> None:
         self.table.reload()
 
+    def _box(self) -> Input | None:
+        return next(iter(self.query(Input)), None)
+
     async def filter_box(self) -> Input:
         """The filter box (mounted now if it was never used)."""
-        found = self.query(Input)
-        if found:
-            return found.first()
+        found = self._box()
+        if found is not None:
+            return found
         box = Input(placeholder=f"filter {self.noun} (words match name, email, customer...)",
                     classes="list-filter")
         await self.mount(box, before=0)
         return box
 
     async def show_filter(self, text: str) -> None:
-        """Filter to ``text``, shown in the filter box (``go to`` a subject)."""
+        """Filter to ``text``, shown in the filter box (``b``, ``go to`` a subject)."""
         box = await self.filter_box()
         box.value = text
         self.set_class(bool(text), "filtering")
@@ -100,18 +103,15 @@ class ListPane(Vertical):
 
     async def action_only_blocked(self) -> None:
         """Toggle ``is:blocked`` in the filter: only rows with a blocker."""
-        box = await self.filter_box()
-        words = box.value.split()
+        words = (await self.filter_box()).value.split()
         if BLOCKED_WORD in words:
             words.remove(BLOCKED_WORD)
         else:
             words.insert(0, BLOCKED_WORD)
-        box.value = " ".join(words)
-        self.set_class(bool(box.value), "filtering")
-        self.table.set_filter(box.value)
+        await self.show_filter(" ".join(words))
 
     def action_clear_filter(self) -> None:
-        box = self.query(Input).first() if self.query(Input) else None
+        box = self._box()
         if box is not None and box.value:
             box.value = ""
         self.remove_class("filtering")

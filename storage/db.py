@@ -100,9 +100,9 @@ def get_meta(engine: Engine | Cache, key: str) -> str | None:
 
 
 def set_meta(engine: Engine | Cache, key: str, value: str) -> None:
-    from sqlalchemy import text
-
-    with engine.begin() as conn:
-        conn.execute(
-            text("INSERT OR REPLACE INTO meta(key, value) VALUES (:k, :v)"), {"k": key, "v": value}
-        )
+    """One meta value, committed at once (on a ``Cache``, without making the engine)."""
+    with reading(engine) as db:
+        db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (:k, :v)",
+                   {"k": key, "v": value})
+        if db.in_transaction:  # an engine's connection opens one implicitly
+            db.commit()

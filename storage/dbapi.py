@@ -119,11 +119,6 @@ class Cache:
             if db is not None:
                 db.close()
 
-    def write_meta(self, key: str, value: str) -> None:
-        """One small write to the meta table without the engine (autocommitted)."""
-        with self.read() as db:
-            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
-
     def connect(self) -> Connection:
         return self.engine.connect()
 

@@ -45,6 +45,8 @@ _TRIGGERS: dict[str, str] = {
         "INSERT INTO usage_dirty_days(day) VALUES (old.day) ON CONFLICT(day) DO NOTHING; END"
     ),
 }
+# The roll-ups' sums, named in every INSERT: none relies on the tables' column order
+_SUMS = "workspace_seconds, ai_credits_used, cost_usd, rows"
 _PAIRS_INSERT = (
     "INSERT INTO usage_pairs (workspace_id, user_id, customer_id) "
     "SELECT DISTINCT workspace_id, user_id, customer_id FROM usage WHERE {where} "
@@ -56,7 +58,8 @@ _PAIRS_INSERT = (
 # daily totals then come from the day's pairs.
 _DAY_STATEMENTS = (
     "DELETE FROM usage_pair_days WHERE day = ?1",
-    "INSERT INTO usage_pair_days SELECT ?1, u.customer_id, p.id, u.workspace_seconds, "
+    f"INSERT INTO usage_pair_days (day, customer_id, pair, {_SUMS}) "
+    "SELECT ?1, u.customer_id, p.id, u.workspace_seconds, "
     "u.ai_credits_used, u.cost_usd, 1 FROM usage u JOIN usage_pairs p "
     "ON p.workspace_id = u.workspace_id AND p.user_id = u.user_id "
     "AND p.customer_id = u.customer_id WHERE u.day = ?1 ON CONFLICT DO UPDATE SET "
@@ -64,12 +67,14 @@ _DAY_STATEMENTS = (
     "ai_credits_used = ai_credits_used + excluded.ai_credits_used, "
     "cost_usd = cost_usd + excluded.cost_usd, rows = rows + 1",
     "DELETE FROM usage_daily WHERE day = ?1",
-    "INSERT INTO usage_daily SELECT customer_id, ?1, SUM(workspace_seconds), "
+    f"INSERT INTO usage_daily (customer_id, day, {_SUMS}) "
+    "SELECT customer_id, ?1, SUM(workspace_seconds), "
     "SUM(ai_credits_used), SUM(cost_usd), SUM(rows) FROM usage_pair_days WHERE day = ?1 "
     "GROUP BY customer_id",
 )
 _WEEK_INSERT = (  # one week's running totals: the week before's plus this week's days
-    "INSERT INTO usage_pair_weeks SELECT ?, customer_id, pair, SUM(s), SUM(c), SUM(k), SUM(n) "
+    f"INSERT INTO usage_pair_weeks (week, customer_id, pair, {_SUMS}) "
+    "SELECT ?, customer_id, pair, SUM(s), SUM(c), SUM(k), SUM(n) "
     "FROM (SELECT customer_id, pair, workspace_seconds AS s, ai_credits_used AS c, "
     "cost_usd AS k, rows AS n FROM usage_pair_weeks WHERE week = ? UNION ALL "
     "SELECT customer_id, pair, workspace_seconds, ai_credits_used, cost_usd, rows "
