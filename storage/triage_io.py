@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from storage.dbapi import Cache, reading
+from storage.dbapi import Cache, dict_rows, reading
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -70,16 +71,15 @@ class Scope:
                 f"{customer_col} IN (SELECT value FROM json_each(:customers)))")
 
 
-def _rows(conn: Any, sql: str, json_cols: Iterable[str] = (),
+def _rows(db: sqlite3.Connection, sql: str, json_cols: Iterable[str] = (),
           params: dict[str, Any] | None = None) -> list[Row]:
-    result = conn.execute(_text(sql), params or {})
-    keys = list(result.keys())
-    out = []
-    for values in result:
-        row = dict(zip(keys, values, strict=True))
-        for col in json_cols:
-            row[col] = orjson.loads(row[col] or "[]")
-        out.append(row)
+    """Rows as dicts, JSON columns decoded. Straight from the DBAPI in one ``fetchall``:
+    SQLAlchemy's row-by-row fetch was ~0.2 s of a 100k-workspace recompute."""
+    out = dict_rows(db.execute(sql, params or {}))
+    for col in json_cols:
+        loads = orjson.loads
+        for row in out:
+            row[col] = loads(row[col] or "[]")
     return out
 
 
@@ -98,7 +98,7 @@ def read_snapshot(engine: Engine | Cache, scope: Scope | None = None) -> Snapsho
             return ""
         return f" AND ({scope.subject_filter(kind)}{extra})"
 
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         snap.customers = {r["id"]: r for r in _rows(
             conn, "SELECT * FROM customers", ("sso_missing_steps", "allowed_target_ids",
                                                "admin_emails"))}
@@ -122,10 +122,10 @@ def read_snapshot(engine: Engine | Cache, scope: Scope | None = None) -> Snapsho
         failed = [w["build_id"] for w in snap.workspaces
                   if w["build_job_status"] == "failed" and w["build_id"]]
         for build_id in failed:
-            lines = conn.execute(_text(
+            lines = dict_rows(conn.execute(
                 "SELECT id, stage, level, output FROM build_logs WHERE build_id=:b "
-                "ORDER BY id DESC LIMIT :n"), {"b": build_id, "n": TAIL_LINES}).mappings().all()
-            snap.build_log_tails[build_id] = [dict(x) for x in reversed(lines)]
+                "ORDER BY id DESC LIMIT :n", {"b": build_id, "n": TAIL_LINES}))
+            snap.build_log_tails[build_id] = lines[::-1]
         snap.analytics_denied = _rows(
             conn, "SELECT * FROM audit_events "
                   "WHERE action = 'analytics.view' AND result = 'denied' "

@@ -48,6 +48,21 @@ def test_public_https_names_are_ok_and_http_or_odd_ports_are_not(labels: list[st
     assert not check_launch_url(f"https://{host}:8443/ide").ok
 
 
+URL_PIECES = ["https://", "HTTPS://", "http://", "ws.", "a", "Z", "0", "9", "-", ".", ".",
+              "ism.example.com", "10.0.0.7", "[::1]", ":443", ":8080", "@", "user:pw@", "/",
+              "?token=x", "#f", "%41", " ", "\t", "\n", "_", "localhost", ".local", "é", "\\"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(URL_PIECES), max_size=9).map("".join))
+def test_the_plain_https_shortcut_agrees_with_urlsplit(url: str) -> None:
+    """Most launch URLs skip ``urlsplit``; for any URL that must not change the verdict."""
+    from ism_tui.triage.urls import _check_split
+
+    expected = _check_split(url) if url.strip() else check_launch_url(url)
+    assert check_launch_url(url) == expected
+
+
 SECRETS = ["Bearer eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.sig", "session=abcd1234efgh5678",
            "https://console.example.com/invite/acc-7f3a9?token=tok-SECRET",
            "https://user:hunter2pw@host.example.com/p?q=querysecret#fragsecret",
