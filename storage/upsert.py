@@ -110,47 +110,56 @@ def _indexed(resource: str) -> frozenset[str]:
 
 
 @cache
-def _staged_sql(resource: str) -> tuple[str, str, str, str, str]:
+def _staged_sql(resource: str, full: bool) -> tuple[str, str, str, str, str]:
     """(staging table name, CREATE it, narrow UPDATE, wide upsert, empty it) of
-    ``_upsert_changed``."""
+    ``_upsert_staged``; ``full``: a full sync's re-listing rather than an incremental page."""
     name, cols, keys = _columns(resource)
     stage = f'temp."_sync_{name}"'
     columns = _column_list(resource)
     indexed = _indexed(resource)
-    # updated_at is indexed but always differs; the other indexed columns must be equal
-    narrow = [c for c in cols if c not in keys and (c not in indexed or c == "updated_at")]
-    same = [c for c in cols if c in indexed and c not in keys and c != "updated_at"]
     t = f'"{name}"'
-    update = (
-        f"UPDATE {t} SET " + ", ".join(f'"{c}" = s."{c}"' for c in narrow)
-        + f" FROM {stage} AS s WHERE "
-        + " AND ".join([f'{t}."{k}" = s."{k}"' for k in keys]
-                       + [f's."updated_at" IS NOT {t}."updated_at"']
-                       + [f'{t}."{c}" IS s."{c}"' for c in same])
-        + f' RETURNING {t}."{keys[0]}"'
-    )
-    # The Console bumps updated_at on every change: an equal one is a re-listed object (the
-    # cursor overlap, or a row the narrow update just wrote), left alone and not reported.
-    upsert = (
-        f"INSERT INTO {t} ({columns}) SELECT {columns} FROM {stage} WHERE true "
-        f'{_on_conflict(resource)} WHERE excluded."updated_at" IS NOT {t}."updated_at" '
-        f'RETURNING "{keys[0]}"'
-    )
+    on_keys = [f'{t}."{k}" = s."{k}"' for k in keys]
+    if full:
+        # Every listed row is written (its sync_gen at least); those whose indexed columns
+        # are all unchanged, without touching an index.
+        narrow = [c for c in cols if c not in keys and c not in indexed]
+        same = [c for c in cols if c in indexed and c not in keys]
+        where = " AND ".join(on_keys + [f'{t}."{c}" IS s."{c}"' for c in same])
+        moved = " OR ".join(f'excluded."{c}" IS NOT {t}."{c}"' for c in same) or "false"
+        update = (f"UPDATE {t} SET " + ", ".join(f'"{c}" = s."{c}"' for c in narrow)
+                  + f" FROM {stage} AS s WHERE {where}")
+        upsert = (f"INSERT INTO {t} ({columns}) SELECT {columns} FROM {stage} WHERE true "
+                  f"{_on_conflict(resource)} WHERE {moved}")
+    else:
+        # updated_at is indexed but always differs; the other indexed columns must be equal
+        narrow = [c for c in cols if c not in keys and (c not in indexed or c == "updated_at")]
+        same = [c for c in cols if c in indexed and c not in keys and c != "updated_at"]
+        where = " AND ".join(on_keys + [f's."updated_at" IS NOT {t}."updated_at"']
+                             + [f'{t}."{c}" IS s."{c}"' for c in same])
+        update = (f"UPDATE {t} SET " + ", ".join(f'"{c}" = s."{c}"' for c in narrow)
+                  + f' FROM {stage} AS s WHERE {where} RETURNING {t}."{keys[0]}"')
+        # The Console bumps updated_at on every change: an equal one is a re-listed object
+        # (the cursor overlap, or a row the narrow update just wrote), left alone, unreported.
+        upsert = (f"INSERT INTO {t} ({columns}) SELECT {columns} FROM {stage} WHERE true "
+                  f'{_on_conflict(resource)} WHERE excluded."updated_at" IS NOT '
+                  f'{t}."updated_at" RETURNING "{keys[0]}"')
     return (stage, f'CREATE TEMP TABLE IF NOT EXISTS "_sync_{name}" ({columns})', update,
             upsert, f"DELETE FROM {stage}")
 
 
-def _upsert_changed(raw: sqlite3.Connection, resource: str, tuples: Sequence[Row],
-                    sync_gen: str | None) -> list[str]:
-    """Incremental upsert that leaves unchanged index entries alone; returns changed ids.
+def _upsert_staged(raw: sqlite3.Connection, resource: str, tuples: Sequence[Row],
+                   sync_gen: str | None, *, full: bool) -> list[str]:
+    """Upsert that leaves unchanged index entries alone; returns the changed ids of an
+    incremental page (a full sync's re-listing reports none).
 
     An ``ON CONFLICT DO UPDATE`` that sets every column rewrites every index entry of the row,
     changed or not: 1,000 re-synced workspaces dirtied ~5,400 pages (22 MB of WAL) and took
     ~0.25 s with the commit. Here rows go to a staging table first; those whose indexed columns
-    are unchanged (the usual edit: a status message, a build's progress) are updated without
-    touching those indexes, and only the rest (new rows, moved rows) take the full upsert.
+    are unchanged (the usual edit: a status message, a build's progress; nearly every row of a
+    full re-sync) are updated without touching those indexes, and only the rest (new rows,
+    moved rows) take the full upsert.
     """
-    stage, create, update, upsert, clear = _staged_sql(resource)
+    stage, create, update, upsert, clear = _staged_sql(resource, full)
     _, cols, _ = _columns(resource)
     raw.execute(create)
     try:
@@ -158,11 +167,21 @@ def _upsert_changed(raw: sqlite3.Connection, resource: str, tuples: Sequence[Row
             params = [sync_gen]
             params.extend(chain.from_iterable(tuples[start:start + size]))
             raw.execute(_insert_sql(resource, size, stage), params)
+        if full:
+            raw.execute(update)
+            raw.execute(upsert)
+            return []
         changed = [r[0] for r in raw.execute(update).fetchall()]
         changed += [r[0] for r in raw.execute(upsert).fetchall()]
     finally:
         raw.execute(clear)
     return changed
+
+
+def _has_indexes(raw: sqlite3.Connection, table: str) -> bool:
+    """Whether ``table`` has its secondary indexes (a first full load defers them)."""
+    return raw.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                       "AND sql IS NOT NULL LIMIT 1", (table,)).fetchone() is not None
 
 
 @cache
@@ -194,6 +213,9 @@ def upsert_rows(
     With ``only_changed`` (incremental syncs), rows whose ``updated_at`` equals the cached one
     are skipped, and the ids of rows inserted, updated or deleted are returned (what derived
     data such as blockers must recompute); otherwise the returned list is empty.
+    Incremental pages, and full syncs over a table that has its indexes, are staged
+    (``_upsert_staged``) so that rows whose indexed columns did not move leave the indexes
+    alone; a first full load (indexes deferred) inserts directly.
 
     Rows go in as multi-row ``INSERT ... VALUES (...), (...)`` statements, not ``executemany``:
     ``executemany`` re-takes the GIL for every row, and while the event loop thread parses
@@ -208,7 +230,9 @@ def upsert_rows(
     if rows:
         tuples = _as_rows(resource, rows)
         if only_changed:
-            changed = _upsert_changed(raw, resource, tuples, sync_gen)
+            changed = _upsert_staged(raw, resource, tuples, sync_gen, full=False)
+        elif sync_gen is not None and _has_indexes(raw, name):
+            _upsert_staged(raw, resource, tuples, sync_gen, full=True)
         else:
             for start, size in _chunks(len(tuples), len(cols)):
                 params = [sync_gen]

@@ -99,3 +99,64 @@ def test_incremental_upsert_of_every_row_changed_matches_a_full_write(demo_engin
         assert conn.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
     assert sorted(changed) == sorted(r["id"] for r in rows)
     assert stored == [{**r, "sync_gen": None} if "sync_gen" in r else r for r in bumped]
+
+
+def test_a_full_relisting_stamps_every_row_and_moves_only_what_moved(demo_engine) -> None:
+    """A full sync over a cache that has its indexes: every listed row takes the new
+    generation, edits land (indexed or not), new rows appear, unlisted rows are pruned."""
+    from storage.upsert import prune_generation
+
+    before = _workspaces(demo_engine)
+    ids = sorted(before)
+    kept, edited, moved, dropped = (before[i] for i in ids[:4])
+    old_status = moved["status"]
+    new_status = "stopped" if old_status != "stopped" else "running"
+    listing = [{**before[i], "sync_gen": None} for i in ids[4:]] + [
+        kept,
+        {**edited, "build_error": "quota exceeded"},  # same updated_at: a full pass writes it
+        {**moved, "status": new_status, "updated_at": NEW},
+        {**edited, "id": "ws-new", "name": "fresh", "updated_at": NEW},
+    ]
+    with demo_engine.begin() as conn:
+        assert upsert_rows(conn, "workspaces", listing, sync_gen="gen2") == []
+        pruned = prune_generation(conn, "workspaces", "gen2")
+    assert pruned == 1  # the one not listed
+
+    after = _workspaces(demo_engine)
+    assert dropped["id"] not in after
+    assert {r["sync_gen"] for r in after.values()} == {"gen2"}
+    assert after[kept["id"]] == {**kept, "sync_gen": "gen2"}
+    assert after[edited["id"]]["build_error"] == "quota exceeded"
+    assert after[moved["id"]]["status"] == new_status
+    assert after["ws-new"]["name"] == "fresh"
+    assert moved["id"] in _by_index(demo_engine, "ix_workspaces_status", "status = :s",
+                                    s=new_status)
+    assert moved["id"] not in _by_index(demo_engine, "ix_workspaces_status", "status = :s",
+                                        s=old_status)
+    assert dropped["id"] not in _by_index(demo_engine, "ix_workspaces_name_search",
+                                          "name = :n", n=dropped["name"])
+    assert set(_by_index(demo_engine, "ix_workspaces_updated", "updated_at = :t", t=NEW)) == {
+        moved["id"], "ws-new"}
+    with demo_engine.begin() as conn:
+        assert conn.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
+        assert conn.execute(text('SELECT COUNT(*) FROM temp."_sync_workspaces"')).scalar_one() == 0
+
+
+@pytest.mark.parametrize("resource", ["users", "invites", "usage", "customers", "targets"])
+def test_a_full_relisting_of_every_row_changed_matches_a_plain_write(demo_engine,
+                                                                     resource: str) -> None:
+    from storage.upsert import _columns
+
+    name, _, _ = _columns(resource)
+    with demo_engine.begin() as conn:
+        rows = [dict(r) for r in conn.execute(text(f'SELECT * FROM "{name}" ORDER BY id'))
+                .mappings()]
+    # every other row changes every column but its id
+    changed = [{**r, **{k: rows[-1 - i][k] for k in r if k != "id"}} if i % 2 else r
+               for i, r in enumerate(rows)]
+    with demo_engine.begin() as conn:
+        upsert_rows(conn, resource, changed, sync_gen="g2")
+        stored = [dict(r) for r in conn.execute(text(f'SELECT * FROM "{name}" ORDER BY id'))
+                  .mappings()]
+        assert conn.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
+    assert stored == [{**r, "sync_gen": "g2"} for r in changed]
