@@ -160,13 +160,10 @@ def _upsert_staged(raw: sqlite3.Connection, resource: str, tuples: Sequence[Row]
     moved rows) take the full upsert.
     """
     stage, create, update, upsert, clear = _staged_sql(resource, full)
-    _, cols, _ = _columns(resource)
     raw.execute(create)
     try:
-        for start, size in _chunks(len(tuples), len(cols)):
-            params = [sync_gen]
-            params.extend(chain.from_iterable(tuples[start:start + size]))
-            raw.execute(_insert_sql(resource, size, stage), params)
+        _insert_chunks(raw, resource, tuples, sync_gen,
+                       lambda size: _insert_sql(resource, size, stage))
         if full:
             raw.execute(update)
             raw.execute(upsert)
@@ -176,6 +173,16 @@ def _upsert_staged(raw: sqlite3.Connection, resource: str, tuples: Sequence[Row]
     finally:
         raw.execute(clear)
     return changed
+
+
+def _insert_chunks(raw: sqlite3.Connection, resource: str, tuples: Sequence[Row],
+                   sync_gen: str | None, sql: Callable[[int], str]) -> None:
+    """``tuples`` in multi-row statements (``sql(size)``), ``sync_gen`` bound once each."""
+    _, cols, _ = _columns(resource)
+    for start, size in _chunks(len(tuples), len(cols)):
+        params = [sync_gen]
+        params.extend(chain.from_iterable(tuples[start:start + size]))
+        raw.execute(sql(size), params)
 
 
 def _has_indexes(raw: sqlite3.Connection, table: str) -> bool:
@@ -234,10 +241,8 @@ def upsert_rows(
         elif sync_gen is not None and _has_indexes(raw, name):
             _upsert_staged(raw, resource, tuples, sync_gen, full=True)
         else:
-            for start, size in _chunks(len(tuples), len(cols)):
-                params = [sync_gen]
-                params.extend(chain.from_iterable(tuples[start:start + size]))
-                raw.execute(_upsert_sql(resource, size), params)
+            _insert_chunks(raw, resource, tuples, sync_gen,
+                           lambda size: _upsert_sql(resource, size))
     ids = [(i,) for i in deleted_ids]
     if ids:
         raw.executemany(f'DELETE FROM "{name}" WHERE id = ?', ids)
