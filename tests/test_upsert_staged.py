@@ -18,6 +18,15 @@ def _workspaces(engine: Engine) -> dict[str, dict[str, Any]]:
             "SELECT * FROM workspaces ORDER BY id")).mappings()}
 
 
+def _table(engine: Engine, resource: str) -> list[dict[str, Any]]:
+    from storage.upsert import _columns
+
+    name, _, _ = _columns(resource)
+    with engine.begin() as conn:
+        return [dict(r) for r in conn.execute(text(f'SELECT * FROM "{name}" ORDER BY id'))
+                .mappings()]
+
+
 def _by_index(engine: Engine, index: str, where: str, **params: Any) -> list[str]:
     """Ids found through one named index (so a stale index entry would show)."""
     with engine.begin() as conn:
@@ -84,19 +93,13 @@ def test_a_failed_incremental_page_writes_nothing_and_stages_nothing(demo_engine
 def test_incremental_upsert_of_every_row_changed_matches_a_full_write(demo_engine,
                                                                       resource: str) -> None:
     """Whatever a table's indexes, the staged path ends where a plain upsert would."""
-    from storage.upsert import _columns
-
-    name, _, _ = _columns(resource)
-    with demo_engine.begin() as conn:
-        rows = [dict(r) for r in conn.execute(text(f'SELECT * FROM "{name}" ORDER BY id'))
-                .mappings()]
+    rows = _table(demo_engine, resource)
     assert rows
     bumped = [{**r, "updated_at": NEW} for r in rows]
     with demo_engine.begin() as conn:
         changed = upsert_rows(conn, resource, bumped, only_changed=True)
-        stored = [dict(r) for r in conn.execute(text(f'SELECT * FROM "{name}" ORDER BY id'))
-                  .mappings()]
         assert conn.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
+    stored = _table(demo_engine, resource)
     assert sorted(changed) == sorted(r["id"] for r in rows)
     assert stored == [{**r, "sync_gen": None} if "sync_gen" in r else r for r in bumped]
 
@@ -145,18 +148,12 @@ def test_a_full_relisting_stamps_every_row_and_moves_only_what_moved(demo_engine
 @pytest.mark.parametrize("resource", ["users", "invites", "usage", "customers", "targets"])
 def test_a_full_relisting_of_every_row_changed_matches_a_plain_write(demo_engine,
                                                                      resource: str) -> None:
-    from storage.upsert import _columns
-
-    name, _, _ = _columns(resource)
-    with demo_engine.begin() as conn:
-        rows = [dict(r) for r in conn.execute(text(f'SELECT * FROM "{name}" ORDER BY id'))
-                .mappings()]
+    rows = _table(demo_engine, resource)
     # every other row changes every column but its id
     changed = [{**r, **{k: rows[-1 - i][k] for k in r if k != "id"}} if i % 2 else r
                for i, r in enumerate(rows)]
     with demo_engine.begin() as conn:
         upsert_rows(conn, resource, changed, sync_gen="g2")
-        stored = [dict(r) for r in conn.execute(text(f'SELECT * FROM "{name}" ORDER BY id'))
-                  .mappings()]
         assert conn.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
+    stored = _table(demo_engine, resource)
     assert stored == [{**r, "sync_gen": "g2"} for r in changed]
