@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ism_tui.api.errors import ApiError, AuthError, PermissionDenied
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
     from ism_tui.api.client import ConsoleClient
     from ism_tui.services import Services
+    from storage.checkpoint import Checkpointer
     from storage.sync_state import SyncStateRow
 
 CURSOR_OVERLAP = timedelta(seconds=60)
@@ -38,6 +40,8 @@ _WRITE_LOCK = threading.Lock()
 # During a sync, one connection does every write (opening one per page cost ~5 ms of connect
 # and PRAGMAs, ~1.5 s over the 100k scale scenario).
 _WRITERS: dict[int, Connection] = {}
+# ... and WAL checkpoints run beside it, not in its commits (storage.checkpoint).
+_CHECKPOINTERS: dict[int, Checkpointer] = {}
 
 
 @contextlib.contextmanager
@@ -68,13 +72,22 @@ def _bulk_gc() -> Iterator[None]:
 
 
 def _open_writer(engine: Engine) -> None:
+    from storage.checkpoint import Checkpointer
+
     with _WRITE_LOCK:
         if id(engine) not in _WRITERS:
-            _WRITERS[id(engine)] = engine.connect()
+            conn = _WRITERS[id(engine)] = engine.connect()
+            path, raw = engine.url.database, conn.connection.driver_connection
+            if path and path != ":memory:" and raw is not None:
+                checkpointer = _CHECKPOINTERS[id(engine)] = Checkpointer(Path(path))
+                checkpointer.start(raw)
 
 
 def _close_writer(engine: Engine) -> None:
     with _WRITE_LOCK:
+        checkpointer = _CHECKPOINTERS.pop(id(engine), None)
+        if checkpointer is not None:
+            checkpointer.stop()
         conn = _WRITERS.pop(id(engine), None)
         if conn is not None:
             conn.close()
