@@ -9,19 +9,26 @@ dropped indexes' SQL is kept in ``meta`` until they are rebuilt, so an interrupt
 from __future__ import annotations
 
 import json
+import sqlite3
 
 from sqlalchemy import Connection
 
 _KEY = "deferred_indexes:"
+# A table's own secondary indexes (not the automatic ones behind its primary key)
+_SECONDARY = ("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+              "AND sql IS NOT NULL")
+
+
+def has_indexes(db: sqlite3.Connection, table: str) -> bool:
+    """Whether ``table`` has secondary indexes (a first full load defers them)."""
+    return db.execute(_SECONDARY + " LIMIT 1", (table,)).fetchone() is not None
 
 
 def defer_indexes(conn: Connection, table: str) -> int:
     """Drop ``table``'s secondary indexes if it is empty; returns how many were dropped."""
     if conn.exec_driver_sql(f'SELECT 1 FROM "{table}" LIMIT 1').first() is not None:
         return 0
-    found = conn.exec_driver_sql(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-        "AND sql IS NOT NULL", (table,)).all()
+    found = conn.exec_driver_sql(_SECONDARY, (table,)).all()
     if not found:
         return 0
     kept = json.loads(_stored(conn, table) or "[]") + [sql for _, sql in found]

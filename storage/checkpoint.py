@@ -25,9 +25,9 @@ AUTOCHECKPOINT = 1000  # SQLite's default, restored on the writer afterwards
 class Checkpointer:
     """Runs ``PRAGMA wal_checkpoint(PASSIVE)`` on ``path`` every ``interval`` s until stopped."""
 
-    def __init__(self, path: Path, interval: float = INTERVAL) -> None:
+    def __init__(self, path: Path, interval: float | None = None) -> None:
         self.path = path
-        self.interval = interval
+        self.interval = INTERVAL if interval is None else interval
         self.checkpoints = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ism-checkpoint", daemon=True)

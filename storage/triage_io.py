@@ -77,9 +77,8 @@ def _rows(db: sqlite3.Connection, sql: str, json_cols: Iterable[str] = (),
     SQLAlchemy's row-by-row fetch was ~0.2 s of a 100k-workspace recompute."""
     out = dict_rows(db.execute(sql, params or {}))
     for col in json_cols:
-        loads = orjson.loads
         for row in out:
-            row[col] = loads(row[col] or "[]")
+            row[col] = orjson.loads(row[col] or "[]")
     return out
 
 
@@ -147,17 +146,17 @@ def customers_of(engine: Engine | Cache, changed: dict[str, set[str]]) -> set[st
     """The customers that rows with these ids (by resource) belong to; ``customers`` ids are
     customers. None when it cannot be known (a row is gone, or another resource)."""
     out: set[str] = set(changed.get("customers", ()))
-    with engine.connect() as conn:
+    with reading(engine) as db:
         for resource, ids in changed.items():
             if resource == "customers" or not ids:
                 continue
             table = _CUSTOMER_OF.get(resource)
             if table is None:
                 return None
-            rows = conn.execute(_text(
+            rows = db.execute(
                 f"SELECT customer_id FROM {table} "
-                "WHERE id IN (SELECT value FROM json_each(:ids))"),
-                {"ids": orjson.dumps(sorted(ids)).decode()}).all()
+                "WHERE id IN (SELECT value FROM json_each(:ids))",
+                {"ids": orjson.dumps(sorted(ids)).decode()}).fetchall()
             if len(rows) < len(ids):  # deleted since: its customer is unknown
                 return None
             out.update(r[0] for r in rows)

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic_core import PydanticUndefined
 from sqlalchemy import Connection
 
+from storage.bulk_indexes import has_indexes
 from storage.rows import COLUMNS, Row
 from storage.schema import RESOURCE_TABLES
 
@@ -112,37 +113,35 @@ def _indexed(resource: str) -> frozenset[str]:
 @cache
 def _staged_sql(resource: str, full: bool) -> tuple[str, str, str, str, str]:
     """(staging table name, CREATE it, narrow UPDATE, wide upsert, empty it) of
-    ``_upsert_staged``; ``full``: a full sync's re-listing rather than an incremental page."""
+    ``_upsert_staged``; ``full``: a full sync's re-listing rather than an incremental page.
+
+    The narrow UPDATE writes the columns no index holds, for rows whose indexed columns are
+    all unchanged; the wide upsert takes the rest. An incremental page writes only rows whose
+    ``updated_at`` moved (indexed or not, it moves: the narrow UPDATE sets it and requires it
+    to differ); a full re-listing writes every row (its ``sync_gen`` at least)."""
     name, cols, keys = _columns(resource)
     stage = f'temp."_sync_{name}"'
     columns = _column_list(resource)
     indexed = _indexed(resource)
+    moving = set() if full else {"updated_at"}
+    narrow = [c for c in cols if c not in keys and (c not in indexed or c in moving)]
+    same = [c for c in cols if c in indexed and c not in keys and c not in moving]
     t = f'"{name}"'
-    on_keys = [f'{t}."{k}" = s."{k}"' for k in keys]
+    changed = [f's."updated_at" IS NOT {t}."updated_at"'] if not full else []
+    where = " AND ".join([f'{t}."{k}" = s."{k}"' for k in keys] + changed
+                         + [f'{t}."{c}" IS s."{c}"' for c in same])
     if full:
-        # Every listed row is written (its sync_gen at least); those whose indexed columns
-        # are all unchanged, without touching an index.
-        narrow = [c for c in cols if c not in keys and c not in indexed]
-        same = [c for c in cols if c in indexed and c not in keys]
-        where = " AND ".join(on_keys + [f'{t}."{c}" IS s."{c}"' for c in same])
-        moved = " OR ".join(f'excluded."{c}" IS NOT {t}."{c}"' for c in same) or "false"
-        update = (f"UPDATE {t} SET " + ", ".join(f'"{c}" = s."{c}"' for c in narrow)
-                  + f" FROM {stage} AS s WHERE {where}")
-        upsert = (f"INSERT INTO {t} ({columns}) SELECT {columns} FROM {stage} WHERE true "
-                  f"{_on_conflict(resource)} WHERE {moved}")
+        wide_where = " OR ".join(f'excluded."{c}" IS NOT {t}."{c}"' for c in same) or "false"
     else:
-        # updated_at is indexed but always differs; the other indexed columns must be equal
-        narrow = [c for c in cols if c not in keys and (c not in indexed or c == "updated_at")]
-        same = [c for c in cols if c in indexed and c not in keys and c != "updated_at"]
-        where = " AND ".join(on_keys + [f's."updated_at" IS NOT {t}."updated_at"']
-                             + [f'{t}."{c}" IS s."{c}"' for c in same])
-        update = (f"UPDATE {t} SET " + ", ".join(f'"{c}" = s."{c}"' for c in narrow)
-                  + f' FROM {stage} AS s WHERE {where} RETURNING {t}."{keys[0]}"')
         # The Console bumps updated_at on every change: an equal one is a re-listed object
         # (the cursor overlap, or a row the narrow update just wrote), left alone, unreported.
-        upsert = (f"INSERT INTO {t} ({columns}) SELECT {columns} FROM {stage} WHERE true "
-                  f'{_on_conflict(resource)} WHERE excluded."updated_at" IS NOT '
-                  f'{t}."updated_at" RETURNING "{keys[0]}"')
+        wide_where = f'excluded."updated_at" IS NOT {t}."updated_at"'
+    returning = (f' RETURNING {t}."{keys[0]}"', f' RETURNING "{keys[0]}"') if not full \
+        else ("", "")
+    update = (f"UPDATE {t} SET " + ", ".join(f'"{c}" = s."{c}"' for c in narrow)
+              + f" FROM {stage} AS s WHERE {where}{returning[0]}")
+    upsert = (f"INSERT INTO {t} ({columns}) SELECT {columns} FROM {stage} WHERE true "
+              f"{_on_conflict(resource)} WHERE {wide_where}{returning[1]}")
     return (stage, f'CREATE TEMP TABLE IF NOT EXISTS "_sync_{name}" ({columns})', update,
             upsert, f"DELETE FROM {stage}")
 
@@ -183,12 +182,6 @@ def _insert_chunks(raw: sqlite3.Connection, resource: str, tuples: Sequence[Row]
         params = [sync_gen]
         params.extend(chain.from_iterable(tuples[start:start + size]))
         raw.execute(sql(size), params)
-
-
-def _has_indexes(raw: sqlite3.Connection, table: str) -> bool:
-    """Whether ``table`` has its secondary indexes (a first full load defers them)."""
-    return raw.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-                       "AND sql IS NOT NULL LIMIT 1", (table,)).fetchone() is not None
 
 
 @cache
@@ -238,7 +231,7 @@ def upsert_rows(
         tuples = _as_rows(resource, rows)
         if only_changed:
             changed = _upsert_staged(raw, resource, tuples, sync_gen, full=False)
-        elif sync_gen is not None and _has_indexes(raw, name):
+        elif sync_gen is not None and has_indexes(raw, name):
             _upsert_staged(raw, resource, tuples, sync_gen, full=True)
         else:
             _insert_chunks(raw, resource, tuples, sync_gen,
