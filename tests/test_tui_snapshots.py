@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tui_support import make_app, make_services, normalise_svg, screen
+from tui_support import make_app, make_services, normalise_svg, screen, steady_cursors
 
 SIZES = [(80, 24), (160, 48)]
 FIND = ("slash",)
@@ -45,6 +45,8 @@ async def test_screen_snapshot(name, size, tmp_path, demo_world_session, snapsho
             await pilot.press(key)
         await app.workers.wait_for_complete()
         await pilot.pause(0.3)
+        steady_cursors(app)
+        await pilot.pause()
         svg = app.export_screenshot(title=f"ism-tui {name}")
     snapshot.snapshot_dir = Path(__file__).parent / "snapshots"
     snapshot.assert_match(normalise_svg(svg), f"{name}-{size[0]}x{size[1]}.svg")

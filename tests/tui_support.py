@@ -39,6 +39,15 @@ def make_services(tmp_path: Path, world: Any, *, token: str = "demo-operator",
     return services
 
 
+def steady_cursors(app: Any) -> None:
+    """Text cursors shown and not blinking, so a screenshot does not depend on when it is
+    taken within the blink (0.5 s)."""
+    from textual.widgets import Input
+
+    for box in app.screen.query(Input):
+        box.cursor_blink = False
+
+
 def make_app(services: Any) -> Any:
     from ism_tui.app import ISMApp
 
