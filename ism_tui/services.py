@@ -20,7 +20,7 @@ from storage.dbapi import Cache
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from ism_tui.api.client import ConsoleClient
+    from ism_tui.api.client import ClientOptions, ConsoleClient
     from ism_tui.api.models import Me
     from ism_tui.config import Settings
     from ism_tui.viewer import Viewer
@@ -76,16 +76,22 @@ class Services:
     @contextlib.asynccontextmanager
     async def client(self) -> AsyncIterator[ConsoleClient]:
         """A client for this profile's Console (ConfigError if the URL or token is missing)."""
-        from ism_tui.api.client import ClientOptions, ConsoleClient
+        from ism_tui.api.client import ConsoleClient
 
         url, token = self.settings.require_connection()
+        async with ConsoleClient(url, token, self.client_options(),
+                                 transport=self.transport) as client:
+            yield client
+
+    def client_options(self) -> ClientOptions:
+        from ism_tui.api.client import ClientOptions
+
         prof = self.settings.settings
         options = ClientOptions(profile=self.profile, connect_timeout=prof.connect_timeout,
                                 read_timeout=prof.read_timeout)
         if self.retry is not None:
             options.retry = self.retry
-        async with ConsoleClient(url, token, options, transport=self.transport) as client:
-            yield client
+        return options
 
     def me(self) -> Me | None:
         """Who the token is, as last recorded by a sync (None before the first sync)."""

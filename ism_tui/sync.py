@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import functools
 import gc
+import logging
 import threading
 import time
 import uuid
@@ -28,11 +29,14 @@ from ism_tui.api.errors import ApiError, AuthError, PermissionDenied
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
-    from ism_tui.api.client import ConsoleClient
+    from ism_tui.listing.process import ListingProcess
+    from ism_tui.listing.sources import PageSources
     from ism_tui.services import Services
     from storage.checkpoint import Checkpointer
+    from storage.rows import Row
     from storage.sync_state import SyncStateRow
 
+log = logging.getLogger("ism_tui.sync")
 CURSOR_OVERLAP = timedelta(seconds=60)
 # One writer at a time, queued in Python: SQLite's own busy handler sleeps in steps of up to
 # 100 ms, which idles the writers of concurrently synced resources.
@@ -186,40 +190,94 @@ async def run_sync(services: Services, *, full: bool = False,
 
 async def _run(services: Services, report: SyncReport, names: list[str], full: bool,
                emit: ProgressFn) -> None:
-    await asyncio.to_thread(_open_writer, services.engine)
+    engine = services.engine
+    listing: ListingProcess | None = None
     try:
+        states = await asyncio.to_thread(_read_states, engine, names)
+        full_names = [n for n in names if full or _full_pass(states[n])]
+        # Started first: its imports (~0.4 s) overlap this process's own start-up.
+        listing = _start_listing_process(services) if full_names else None
+        await asyncio.to_thread(_open_writer, engine)
         async with services.client() as client:
+            from ism_tui.listing.sources import PageSources
+
+            sources = PageSources(client, services.settings.settings.page_size, listing)
             me = await client.me()
             report.me = me.model_dump(mode="json")
             from storage.load import set_me
 
-            await asyncio.to_thread(set_me, services.engine, report.me)
+            await asyncio.to_thread(set_me, engine, report.me)
             bound = asyncio.Semaphore(services.settings.settings.concurrency)
+            phases = _phases(names, full_names)
+            later = [n for n in phases[1] if n in full_names] if len(phases) > 1 else []
+
+            def first_phase_listed() -> None:
+                # The listing process starts on the second phase now, a few pages ahead of
+                # its writes: that listing overlaps the end of the first phase here (the
+                # workspace indexes' rebuild).
+                for name in later:
+                    sources.prefetch(name, _resume_point(states[name]))
 
             async def one(name: str) -> ResourceReport:
                 async with bound:
-                    return await _sync_resource(services, client, name, full, emit)
+                    return await _sync_resource(
+                        services, sources, name, states[name], full, emit,
+                        first_phase_listed if name == "workspaces" and later else None)
 
-            for phase in await asyncio.to_thread(_phases, services.engine, names, full):
-                report.resources += await asyncio.gather(*(one(n) for n in phase))
+            try:
+                for phase in phases:
+                    report.resources += await asyncio.gather(*(one(n) for n in phase))
+            finally:
+                await sources.aclose()
             report.resources.sort(key=lambda r: names.index(r.resource))
     except ApiError as exc:
         report.error = str(exc)
     except Exception as exc:  # ConfigError, CacheError: their messages are actionable
         report.error = str(exc) or exc.__class__.__name__
     finally:
-        await asyncio.to_thread(_close_writer, services.engine)
+        if listing is not None:
+            await listing.close()  # before the after-sync work: its memory goes back now
+        await asyncio.to_thread(_close_writer, engine)
+    from ism_tui.memory import release_freed_memory
+
+    # The pages' rows are gone: their memory goes back before the after-sync work, and that
+    # work's afterwards (a console that syncs would otherwise keep both for good).
+    release_freed_memory()
     if any(r.rows or r.deleted or r.pruned for r in report.resources):
-        await asyncio.to_thread(after_sync, services.engine, report.resources)
+        await asyncio.to_thread(after_sync, engine, report.resources)
+        release_freed_memory()
 
 
-def _phases(engine: Engine, names: list[str], full: bool) -> list[list[str]]:
-    """The resources to sync, in phases run one after another (see ``FIRST_PHASE``)."""
+def _start_listing_process(services: Services) -> ListingProcess | None:
+    """The listing process for this sync's full passes, if the profile wants one and the
+    client talks over the network (a test's in-memory transport cannot cross processes)."""
+    prof = services.settings.settings
+    if not prof.listing_process or services.transport is not None:
+        return None
+    from ism_tui.listing.process import ListingProcess
+
+    url, token = services.settings.require_connection()
+    try:
+        return ListingProcess.start(url, token, services.client_options(),
+                                    concurrency=prof.concurrency, limit=prof.page_size)
+    except OSError as exc:
+        log.info("listing in this process: the listing process did not start (%s)", exc)
+        return None
+
+
+def _read_states(engine: Engine, names: list[str]) -> dict[str, SyncStateRow]:
     from storage.sync_state import read_state
 
-    if "workspaces" in names and not full:
-        full = _full_pass(read_state(engine, "workspaces"))
-    if not full or "workspaces" not in names:
+    return {name: read_state(engine, name) for name in names}
+
+
+def _resume_point(state: SyncStateRow) -> str | None:
+    return state.resume_after_id if state.full_sync_id else None
+
+
+def _phases(names: list[str], full_names: list[str]) -> list[list[str]]:
+    """The resources to sync, in phases run one after another (see ``FIRST_PHASE``)."""
+    if "workspaces" not in full_names:
         return [names]
     first = [n for n in names if n in FIRST_PHASE]
     return [first, [n for n in names if n not in FIRST_PHASE]]
@@ -267,12 +325,11 @@ def after_sync(engine: Engine, reports: Sequence[ResourceReport]) -> None:
             rollups.result()  # its error, if any, is the sync's
 
 
-async def _sync_resource(services: Services, client: ConsoleClient, resource: str, full: bool,
-                         emit: ProgressFn) -> ResourceReport:
-    from storage.sync_state import read_state
-
+async def _sync_resource(services: Services, sources: PageSources, resource: str,
+                         state: SyncStateRow, full: bool, emit: ProgressFn,
+                         on_listed: Callable[[], None] | None = None) -> ResourceReport:
+    """One resource's pass; ``on_listed`` is called once its listing has ended."""
     engine = services.engine
-    state = await asyncio.to_thread(read_state, engine, resource)
     resuming = bool(state.full_sync_id)
     mode = "full" if full or _full_pass(state) else "incremental"
     rep = ResourceReport(resource, mode)
@@ -315,25 +372,30 @@ async def _sync_resource(services: Services, client: ConsoleClient, resource: st
 
     try:
         try:
-            async for page in client.iter_pages(resource, after_id=after_id,
-                                                updated_since=since,
-                                                limit=services.settings.settings.page_size):
-                if first_page:
-                    first_page = False
-                    began = _server_time(page.served_at)
-                newest = _newest(page.items)
-                if newest is not None and (high_water is None or newest > high_water):
-                    high_water = newest
-                if writing is not None:
-                    await committed()
-                writing = loop.run_in_executor(None, functools.partial(
-                    _write_page, engine, resource, page.items, page.deleted, gen,
-                    page.next_after_id if mode == "full" else None,
-                    only_changed=mode == "incremental"))
-                in_flight = (len(page.items), len(page.deleted))
+            async with contextlib.aclosing(sources.pages(
+                    resource, after_id=after_id, updated_since=since)) as pages:
+                async for page in pages:
+                    if first_page:
+                        first_page = False
+                        began = _server_time(page.served_at)
+                    newest = page.newest
+                    if newest is not None and (high_water is None or newest > high_water):
+                        high_water = newest
+                    if writing is not None:
+                        await committed()
+                    writing = loop.run_in_executor(None, functools.partial(
+                        _write_page, engine, resource, page.rows, page.deleted, gen,
+                        page.next_after_id if mode == "full" else None,
+                        only_changed=mode == "incremental"))
+                    in_flight = (page.count, len(page.deleted))
+            if on_listed is not None:
+                on_listed()
+                on_listed = None
             if writing is not None:
                 await committed()
         finally:
+            if on_listed is not None:
+                on_listed()
             if writing is not None and not writing.done():
                 await asyncio.wait([writing])  # never leave a write running unobserved
         if began is not None and (high_water is None or began > high_water):
@@ -368,25 +430,13 @@ def _full_pass(state: SyncStateRow) -> bool:
     return state.cursor is None or bool(state.full_sync_id)
 
 
-def _newest(items: Sequence[Any]) -> str | None:
-    """The latest ``updated_at`` of a page, as cache text (the incremental cursor)."""
-    from storage.rows import iso
-
-    if not items:
-        return None
-    try:
-        return iso(max(item.updated_at for item in items))
-    except TypeError:  # naive and aware timestamps mixed: compare them as cache text
-        return max(str(iso(item.updated_at)) for item in items)
-
-
-def _server_time(when: datetime | None) -> str | None:
-    """The server's ``Date`` as cache text, never later than this machine's clock: a Console
+def _server_time(when: str | None) -> str | None:
+    """The server's ``Date`` (cache text), never later than this machine's clock: a Console
     (or a proxy in front of it) whose clock runs ahead would otherwise move the cursor past
     changes not yet listed."""
     from storage.rows import iso
 
-    return iso(min(when, datetime.now(UTC))) if when is not None else None
+    return min(when, str(iso(datetime.now(UTC)))) if when is not None else None
 
 
 def _minus_overlap(cursor: str | None) -> str | None:
@@ -406,19 +456,18 @@ def _mark_start(engine: Engine, resource: str, gen: str, after_id: str | None) -
                     last_attempt_at=_now())
 
 
-def _write_page(engine: Engine, resource: str, items: Sequence[Any], deleted: list[str],
-                gen: str | None, resume_after: str | None, *,
+def _write_page(engine: Engine, resource: str, rows: Callable[[], list[Row]],
+                deleted: list[str], gen: str | None, resume_after: str | None, *,
                 only_changed: bool = False) -> list[str]:
     """One page in one transaction: rows, tombstones, and (full sync) the resume point.
-    Returns the ids that really changed when ``only_changed`` (incremental)."""
-    from storage.rows import ROW_MAKERS, wire_dicts
+    ``rows`` makes the page's rows here, in the writer thread. Returns the ids that really
+    changed when ``only_changed`` (incremental)."""
     from storage.sync_state import write_state
     from storage.upsert import upsert_rows
 
-    make = ROW_MAKERS[resource]
-    rows = list(map(make, wire_dicts(items)))
+    made = rows()
     with _writing(engine) as conn:
-        changed = upsert_rows(conn, resource, rows, deleted, sync_gen=gen,
+        changed = upsert_rows(conn, resource, made, deleted, sync_gen=gen,
                               only_changed=only_changed)
         if gen is not None:
             write_state(conn, resource, resume_after_id=resume_after)
@@ -457,10 +506,13 @@ async def sync_object(services: Services, resource: str, object_id: str) -> bool
         try:
             obj = await client.get(resource, object_id)
         except NotFound:
-            await asyncio.to_thread(_write_page, services.engine, resource, [], [object_id],
+            await asyncio.to_thread(_write_page, services.engine, resource, list, [object_id],
                                     None, None)
             return False
-    await asyncio.to_thread(_write_page, services.engine, resource, [obj], [], None, None)
+    from ism_tui.listing.page import make_rows
+
+    await asyncio.to_thread(_write_page, services.engine, resource,
+                            functools.partial(make_rows, resource, [obj]), [], None, None)
     return True
 
 

@@ -1,0 +1,79 @@
+"""Where a sync's resources get their pages: this process, or the listing process once it is up.
+
+A full pass lists its first pages here while the listing process starts (its imports take
+~0.4 s), then hands the rest of the keyset over to it from the next ``after_id``; a small
+Console is synced before the child is even ready. Incremental passes always list here: they
+move few rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING
+
+from ism_tui.listing.page import ListedPage, local_page
+from ism_tui.listing.process import ListingProcessDied
+
+if TYPE_CHECKING:
+    from ism_tui.api.client import ConsoleClient
+    from ism_tui.listing.process import ListingProcess, ProcessListing
+
+log = logging.getLogger("ism_tui.sync")
+
+
+class PageSources:
+    def __init__(self, client: ConsoleClient, limit: int,
+                 process: ListingProcess | None = None) -> None:
+        self._client = client
+        self._limit = limit
+        self._process = process
+        self._early: dict[str, ProcessListing] = {}
+
+    def prefetch(self, resource: str, after_id: str | None) -> None:
+        """Have the listing process start on ``resource`` now, ahead of its writes (only if it
+        is up: otherwise the pass lists here when it starts)."""
+        if self._process is not None and self._process.ready and resource not in self._early:
+            self._early[resource] = self._process.listing(resource, after_id=after_id)
+
+    async def pages(self, resource: str, *, after_id: str | None,
+                    updated_since: str | None) -> AsyncGenerator[ListedPage, None]:
+        """Every page of ``resource`` from ``after_id`` (incremental: changed since)."""
+        early = self._early.pop(resource, None)
+        process = self._process if updated_since is None else None
+        try:
+            while True:
+                if process is not None and process.ready:
+                    early = early or process.listing(resource, after_id=after_id)
+                    try:
+                        async for page in early:
+                            yield page
+                            if _last(page, after_id):
+                                return
+                            after_id = page.next_after_id
+                        return
+                    except ListingProcessDied as exc:
+                        log.warning("%s; listing the rest of %s in this process", exc, resource)
+                        process = None
+                if early is not None:  # asked for ahead, but the child is not up: list here
+                    await early.aclose()
+                    early = None
+                page = await local_page(self._client, resource, after_id=after_id,
+                                        updated_since=updated_since, limit=self._limit)
+                yield page
+                if _last(page, after_id):
+                    return
+                after_id = page.next_after_id
+        finally:
+            if early is not None:
+                await early.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the listings prefetched for passes that never ran."""
+        for early in self._early.values():
+            await early.aclose()
+        self._early.clear()
+
+
+def _last(page: ListedPage, after_id: str | None) -> bool:
+    return not page.next_after_id or page.next_after_id == after_id

@@ -1,0 +1,295 @@
+"""The sync's listing process: it lists what a sync in one process lists, loses nothing when it
+dies, ends with the sync (even ``kill -9``), never sees the token in argv or environment, and
+hands a listing over mid-keyset without skipping or repeating a page."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FROZEN_NOW
+from listing_support import use_listing
+from test_sync import count, expected, intact, services_for
+
+import ism_tui.listing.process as process_module
+from ism_tui.api.client import ConsoleClient
+from ism_tui.listing import protocol
+from ism_tui.listing.page import ListedPage, local_page
+from ism_tui.listing.sources import PageSources
+from ism_tui.services import Services
+from ism_tui.sim.testing import SimHandle, running_simulator
+from ism_tui.sync import SyncProgress, run_sync
+from storage.sync_state import table_name
+
+TABLES = ("customers", "users", "invites", "workspaces", "usage", "usage_periods", "audit",
+          "targets", "templates")
+
+
+@pytest.fixture
+def sim() -> Iterator[SimHandle]:
+    with running_simulator(now=FROZEN_NOW) as handle:
+        yield handle
+
+
+def table_rows(services: Services, table: str) -> list[tuple[Any, ...]]:
+    with services.engine.connect() as conn:
+        cols = [r[1] for r in conn.exec_driver_sql(f"PRAGMA table_info({table})")
+                if r[1] != "sync_gen"]
+        return list(conn.exec_driver_sql(
+            f"SELECT {', '.join(cols)} FROM {table} ORDER BY id").all())
+
+
+def test_the_listing_process_writes_exactly_what_a_sync_in_one_process_writes(
+        sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sim.set_faults("hostile,extra_fields")
+    here = services_for(sim, tmp_path / "here", page_size=100)
+    with monkeypatch.context() as patch:
+        use_listing(patch, "here")
+        assert asyncio.run(run_sync(here)).ok
+    there = services_for(sim, tmp_path / "there", page_size=100)
+    listing = use_listing(monkeypatch, "process")
+    report = asyncio.run(run_sync(there))
+    assert report.ok, report.errors
+    assert listing.pages_listed == sum(r.pages for r in report.resources) > 10
+    for resource in TABLES:
+        table = table_name(resource)
+        assert table_rows(there, table) == table_rows(here, table) != [], table
+    with here.engine.connect() as a, there.engine.connect() as b:
+        blockers = "SELECT id, payload FROM blockers ORDER BY id"
+        assert a.exec_driver_sql(blockers).all() == b.exec_driver_sql(blockers).all()
+
+
+def test_the_listing_process_dying_mid_sync_loses_nothing(
+        sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    services = services_for(sim, tmp_path, page_size=30)
+    listing = use_listing(monkeypatch, "process")
+    pages = 0
+
+    def kill_after_two_pages(p: SyncProgress) -> None:
+        nonlocal pages
+        if p.resource == "workspaces" and p.phase == "page":
+            pages += 1
+            if pages == 2:
+                os.kill(listing.processes[0].pid, signal.SIGKILL)
+
+    with caplog.at_level(logging.WARNING, logger="ism_tui.sync"):
+        report = asyncio.run(run_sync(services, progress=kill_after_two_pages))
+    assert report.ok, report.errors
+    for table in ("workspaces", "users", "usage", "invites"):
+        assert count(services, table) == expected(sim, table), table
+    assert intact(services)
+    assert "listing process ended unexpectedly (exit code -9)" in caplog.text
+    assert "listing the rest of workspaces in this process" in caplog.text
+
+
+def test_a_listing_process_that_never_comes_up_leaves_the_sync_to_this_process(
+        sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(process_module, "WORKER", "ism_tui.listing.no_such_module")
+    started: list[process_module.ListingProcess] = []
+    real_start = process_module.ListingProcess.start.__func__  # type: ignore[attr-defined]
+
+    def spy(cls: Any, *args: Any, **kwargs: Any) -> process_module.ListingProcess:
+        started.append(real_start(cls, *args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(process_module.ListingProcess, "start", classmethod(spy))
+    services = services_for(sim, tmp_path, page_size=50)
+    report = asyncio.run(run_sync(services))
+    assert report.ok, report.errors
+    assert started and started[0].pages_listed == 0
+    assert count(services, "workspaces") == expected(sim, "workspaces") and intact(services)
+
+
+def test_no_listing_process_when_the_profile_turns_it_off(
+        sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise AssertionError("a listing process was started")
+
+    monkeypatch.setattr(process_module.ListingProcess, "start", refuse)
+    services = services_for(sim, tmp_path)
+    services.settings.settings.listing_process = False
+    assert asyncio.run(run_sync(services)).ok
+    assert count(services, "workspaces") == expected(sim, "workspaces")
+
+
+def test_the_token_reaches_the_listing_process_through_its_stdin_only(
+        sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    services = services_for(sim, tmp_path, page_size=50)
+    listing = use_listing(monkeypatch, "process")
+    seen: dict[str, bytes] = {}
+
+    def look(p: SyncProgress) -> None:
+        if p.phase == "page" and not seen:
+            pid = listing.processes[0].pid
+            seen["argv"] = Path(f"/proc/{pid}/cmdline").read_bytes()
+            seen["environ"] = Path(f"/proc/{pid}/environ").read_bytes()
+
+    assert asyncio.run(run_sync(services, progress=look)).ok
+    assert b"ism_tui.listing.worker" in seen["argv"]
+    assert b"demo-operator" not in seen["argv"] and b"demo-operator" not in seen["environ"]
+
+
+def test_retries_in_the_listing_process_are_logged_by_the_sync(
+        sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    sim.set_faults("error_rate=0.3")
+    services = services_for(sim, tmp_path, page_size=100)
+    listing = use_listing(monkeypatch, "process")
+    with caplog.at_level(logging.INFO, logger="ism_tui.api"):
+        assert asyncio.run(run_sync(services)).ok
+    assert listing.pages_listed > 0
+    retries = [r for r in caplog.records if r.name == "ism_tui.api" and "retry" in r.message]
+    assert retries and all("demo-operator" not in r.message for r in caplog.records)
+
+
+_SYNC_AND_WAIT = textwrap.dedent("""
+    import asyncio, sys, time
+    import ism_tui.sync as sync
+    from ism_tui.services import build_services
+
+    start = sync._start_listing_process
+    def announce(services):
+        process = start(services)
+        while not process.ready:
+            time.sleep(0.005)
+        print(process.pid, flush=True)
+        return process
+    sync._start_listing_process = announce
+    services = build_services(url=sys.argv[1], token="demo-operator", cache_dir=sys.argv[2])
+    services.settings.settings.page_size = 5
+    asyncio.run(sync.run_sync(services))
+""")
+
+
+def test_the_listing_process_ends_when_the_sync_is_killed(
+        sim: SimHandle, tmp_path: Path) -> None:
+    sim.set_faults("latency=0.05s")  # a slow Console: the sync is still listing when killed
+    syncing = subprocess.Popen(
+        [sys.executable, "-c", _SYNC_AND_WAIT, sim.base_url, str(tmp_path)],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
+    try:
+        assert syncing.stdout is not None
+        child = int(syncing.stdout.readline())
+        os.kill(syncing.pid, signal.SIGKILL)
+        syncing.wait()
+        deadline = time.monotonic() + 15
+        while _alive(child):
+            assert time.monotonic() < deadline, "the listing process outlived its sync"
+            time.sleep(0.05)
+    finally:
+        if syncing.poll() is None:
+            syncing.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has ended; its parent (init) reaps it
+
+
+class _HandsOverAfter:
+    """A listing process stand-in: up after ``local`` pages were listed here; its listings
+    are the same keyset read by this process, starting where it was asked to."""
+
+    def __init__(self, client: ConsoleClient, limit: int, local: int) -> None:
+        self.client, self.limit, self.local = client, limit, local
+        self.asked: list[str | None] = []
+        self.calls = 0
+
+    @property
+    def ready(self) -> bool:
+        self.calls += 1
+        return self.calls > self.local
+
+    def listing(self, resource: str, *, after_id: str | None) -> Any:
+        self.asked.append(after_id)
+        client, limit = self.client, self.limit
+
+        class Pages:
+            def __aiter__(self) -> AsyncIterator[ListedPage]:
+                return self._pages()
+
+            async def _pages(self) -> AsyncIterator[ListedPage]:
+                start = after_id
+                while True:
+                    page = await local_page(client, resource, after_id=start,
+                                            updated_since=None, limit=limit)
+                    yield page
+                    if not page.next_after_id:
+                        return
+                    start = page.next_after_id
+
+            async def aclose(self) -> None:
+                pass
+
+        return Pages()
+
+
+def test_a_listing_handed_over_mid_keyset_skips_and_repeats_nothing(sim: SimHandle) -> None:
+    async def main() -> tuple[list[str], list[str | None], list[str]]:
+        async with ConsoleClient(sim.base_url, "demo-operator") as client:
+            fake = _HandsOverAfter(client, 25, local=3)
+            sources = PageSources(client, 25, fake)  # type: ignore[arg-type]
+            ids: list[str] = []
+            last_local: list[str] = []
+            async for page in sources.pages("workspaces", after_id=None, updated_since=None):
+                ids += [row[0] for row in page.rows()]
+                if not fake.asked:
+                    last_local = [str(page.next_after_id)]
+            return ids, fake.asked, last_local
+
+    ids, asked, last_local = asyncio.run(main())
+    assert len(ids) == len(set(ids)) == expected(sim, "workspaces")
+    assert ids == sorted(ids)
+    assert asked == last_local  # handed over once, from the last page listed here
+
+
+def test_frames_survive_any_read_size() -> None:
+    rows = [("ws-1", "näme [b]x[/b]\x1b[2J", None, 3, 1.5)] * 3
+    page = (protocol.PAGE, 3, ["gone"], "ws-1", None, None)
+    data = protocol.frame("workspaces", page, rows) + protocol.frame("", (protocol.READY,))
+    for step in (1, 7, len(data)):
+        at = 0
+
+        def read(n: int, step: int = step) -> bytes:
+            nonlocal at
+            chunk = data[at:at + min(n, step)]
+            at += len(chunk)
+            return chunk
+
+        name, meta, body = protocol.read_frame(read) or ("", (), b"")
+        assert (name, meta, pickle.loads(body)) == ("workspaces", page, rows)
+        assert protocol.read_frame(read) == ("", (protocol.READY,), b"")
+        assert protocol.read_frame(read) is None
+
+
+def test_api_errors_cross_the_process_with_their_type_and_message() -> None:
+    from ism_tui.api.client import MalformedResponse
+    from ism_tui.api.errors import RateLimited
+
+    exc = process_module.error_from(
+        (protocol.ERROR, "RateLimited", "rate limited (429)", 429, 2.0, "slow down"), "users")
+    assert isinstance(exc, RateLimited) and exc.retry_after == 2.0 and str(exc) == (
+        "rate limited (429)")
+    exc = process_module.error_from(
+        (protocol.ERROR, "MalformedResponse", "bad JSON", None, None, ""), "users")
+    assert isinstance(exc, MalformedResponse)
+    exc = process_module.error_from(
+        (protocol.ERROR, "", "KeyError: 'apps'", None, None, ""), "workspaces")
+    assert isinstance(exc, process_module.ListingFailed)
+    assert str(exc) == "listing workspaces failed in the listing process: KeyError: 'apps'"
+
