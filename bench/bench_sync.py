@@ -79,13 +79,23 @@ class _RssSampler:
             return 0
 
     def _children(self) -> list[str]:
+        """Listing processes once they run their own program: between fork and exec a child
+        still shows this process's memory, which would be counted twice."""
         pids: list[str] = []
         for task in Path("/proc/self/task").iterdir():
             try:
                 pids += (task / "children").read_text().split()
             except OSError:
                 pass
-        return [p for p in pids if p != str(self.skip_pid)]
+        out = []
+        for pid in pids:
+            try:
+                if pid != str(self.skip_pid) and b"ism_tui.listing" in Path(
+                        f"/proc/{pid}/cmdline").read_bytes():
+                    out.append(pid)
+            except OSError:
+                pass
+        return out
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):

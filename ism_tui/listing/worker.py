@@ -106,6 +106,11 @@ class _Listings:
                     del page  # the decoded objects go before the rows are pickled
                     send(resource, meta, rows)
                     del rows
+                    # Each response leaves reference cycles holding its body (~3.5 MB): with
+                    # the raised threshold they waited for a rare full collection, and the
+                    # process peaked at ~140 MB instead of ~75. Imports are frozen, so a full
+                    # collection walks only this page's leftovers.
+                    gc.collect()
             send(resource, (protocol.END,))
         except ApiError as exc:
             send(resource, (protocol.ERROR, type(exc).__name__, exc.message, exc.status,
@@ -141,6 +146,19 @@ async def _serve(out: _Output) -> None:
             await listings.stop()
 
 
+def _peak_rss_kib() -> int | None:
+    """This program's own peak RSS: ``VmHWM`` (``ru_maxrss`` would count the sync's memory,
+    which the process had before it ran this program)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def main() -> None:
     # As the sync does (sync._bulk_gc): millions of short-lived acyclic objects; the default
     # threshold ran the cyclic collector every 700 allocations.
@@ -161,7 +179,7 @@ def main() -> None:
         asyncio.run(_serve(out))
     finally:
         usage = rlimits.getrusage(rlimits.RUSAGE_SELF)
-        out.send("", (protocol.STATS, usage.ru_maxrss, usage.ru_utime + usage.ru_stime))
+        out.send("", (protocol.STATS, _peak_rss_kib(), usage.ru_utime + usage.ru_stime))
         out.close()
 
 
