@@ -144,11 +144,12 @@ def test_the_token_reaches_the_listing_process_through_its_stdin_only(
 def test_retries_in_the_listing_process_are_logged_by_the_sync(
         sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
-    sim.set_faults("error_rate=0.3")
+    sim.set_faults("error_rate=0.15")
     services = services_for(sim, tmp_path, page_size=100)
     listing = use_listing(monkeypatch, "process")
     with caplog.at_level(logging.INFO, logger="ism_tui.api"):
-        assert asyncio.run(run_sync(services)).ok
+        report = asyncio.run(run_sync(services))
+    assert report.ok, report.errors
     assert listing.pages_listed > 0
     retries = [r for r in caplog.records if r.name == "ism_tui.api" and "retry" in r.message]
     assert retries and all("demo-operator" not in r.message for r in caplog.records)

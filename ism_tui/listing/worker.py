@@ -37,7 +37,6 @@ class _Output:
         self._frames: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="frames", daemon=True)
         self._thread.start()
-        self.broken = threading.Event()
 
     def send(self, resource: str, meta: tuple[Any, ...], rows: Any = None) -> None:
         self._frames.put(protocol.frame(resource, meta, rows))
@@ -48,8 +47,7 @@ class _Output:
             try:
                 while view:
                     view = view[os.write(self._fd, view):]
-            except OSError:  # the sync is gone
-                self.broken.set()
+            except OSError:  # the sync is gone; its closed stdin ends this process
                 return
 
     def close(self) -> None:
@@ -164,13 +162,16 @@ def main() -> None:
     # threshold ran the cyclic collector every 700 allocations.
     gc.freeze()
     gc.set_threshold(20_000, 50, 100)
+    # Frames get the pipe to themselves: anything printed to stdout goes to stderr instead.
+    frames = os.dup(1)
+    os.dup2(2, 1)
     try:
         import fcntl
 
-        fcntl.fcntl(1, F_SETPIPE_SZ, 1 << 20)
+        fcntl.fcntl(frames, F_SETPIPE_SZ, 1 << 20)
     except (ImportError, OSError):
         pass
-    out = _Output(1)
+    out = _Output(frames)
     api_log = logging.getLogger("ism_tui.api")
     api_log.setLevel(logging.INFO)
     api_log.addHandler(_ForwardLogs(out))
