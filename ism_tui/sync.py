@@ -191,17 +191,19 @@ async def run_sync(services: Services, *, full: bool = False,
 async def _run(services: Services, report: SyncReport, names: list[str], full: bool,
                emit: ProgressFn) -> None:
     engine = services.engine
-    listing: ListingProcess | None = None
     try:
         states = await asyncio.to_thread(_read_states, engine, names)
         full_names = [n for n in names if full or _full_pass(states[n])]
-        # Started first: its imports (~0.4 s) overlap this process's own start-up.
-        listing = _start_listing_process(services) if full_names else None
         await asyncio.to_thread(_open_writer, engine)
         async with services.client() as client:
             from ism_tui.listing.sources import PageSources
 
-            sources = PageSources(client, services.settings.settings.page_size, listing)
+            page_size = services.settings.settings.page_size
+            sources = PageSources(client, page_size,
+                                  functools.partial(_start_listing_process, services))
+            if any(states[n].last_success_at is None or states[n].row_count > page_size
+                   for n in full_names):  # never listed in full, or had more than a page
+                sources.start_now()
             me = await client.me()
             report.me = me.model_dump(mode="json")
             from storage.load import set_me
@@ -235,8 +237,6 @@ async def _run(services: Services, report: SyncReport, names: list[str], full: b
     except Exception as exc:  # ConfigError, CacheError: their messages are actionable
         report.error = str(exc) or exc.__class__.__name__
     finally:
-        if listing is not None:
-            await listing.close()  # before the after-sync work: its memory goes back now
         await asyncio.to_thread(_close_writer, engine)
     from ism_tui.memory import release_freed_memory
 

@@ -19,7 +19,7 @@ from ism_tui.services import Services, build_services
 from ism_tui.sim.state import BUILD_SECONDS
 from ism_tui.sim.testing import SimHandle, running_simulator
 from ism_tui.sync import SyncProgress, run_sync, sync_object
-from storage.sync_state import read_state, table_name
+from storage.sync_state import read_state
 
 FAST = RetryPolicy(attempts=8, timeout=20, wait_initial=0.001, wait_max=0.02,
                    max_retry_after=0.05)
@@ -159,21 +159,23 @@ def test_timeout_ends_in_a_clear_error_and_keeps_earlier_rows(
 
 def test_token_revoked_mid_sync_is_reported_and_cache_is_intact(
         sim: SimHandle, tmp_path: Path, listing: Listing) -> None:
-    services = services_for(sim, tmp_path, page_size=300)
+    services = services_for(sim, tmp_path, page_size=30)
+    pages = 0
 
-    committed_first: list[str] = []
-
-    def revoke_after_first_page(p: SyncProgress) -> None:
-        # "page" is emitted once the page is committed; whichever resource gets there
-        # first must keep its rows after the sync fails.
-        if p.phase == "page" and not committed_first:
-            committed_first.append(p.resource)
-            sim.revoke_token("demo-operator")
-    report = asyncio.run(run_sync(services, progress=revoke_after_first_page))
+    def revoke_after_two_pages(p: SyncProgress) -> None:
+        # "page" is emitted once the page is committed: the workspaces committed before the
+        # token went must still be there after the sync fails. (With a listing process, it
+        # lists from the second page on, so the 401 comes from there.)
+        nonlocal pages
+        if p.resource == "workspaces" and p.phase == "page":
+            pages += 1
+            if pages == 2:
+                sim.revoke_token("demo-operator")
+    report = asyncio.run(run_sync(services, progress=revoke_after_two_pages))
     assert not report.ok
     assert "token was rejected (401)" in " ".join(report.errors)
     assert "demo-operator" not in " ".join(report.errors)
-    assert intact(services) and count(services, table_name(committed_first[0])) > 0
+    assert intact(services) and count(services, "workspaces") >= 60
     assert listed_where_asked(listing)
 
 
@@ -238,7 +240,7 @@ def test_readers_never_see_database_locked_during_sync(sim: SimHandle, tmp_path:
 
 def test_member_token_skips_usage_and_audit_as_not_permitted(
         sim: SimHandle, tmp_path: Path, listing: Listing) -> None:
-    services = services_for(sim, tmp_path, token="demo-member")
+    services = services_for(sim, tmp_path, token="demo-member", page_size=5)
     report = asyncio.run(run_sync(services))
     assert report.ok
     skipped = {r.resource for r in report.resources if r.skipped}

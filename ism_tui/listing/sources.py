@@ -1,15 +1,17 @@
 """Where a sync's resources get their pages: this process, or the listing process once it is up.
 
-A full pass lists its first pages here while the listing process starts (its imports take
-~0.4 s), then hands the rest of the keyset over to it from the next ``after_id``; a small
-Console is synced before the child is even ready. Incremental passes always list here: they
+The listing process is started at once when a long full pass is expected, else by the first
+full pass that has a second page (a Console whose resources fit in one page each never starts
+one, nor does a pass the token may not list). Passes go on listing here while the child starts
+(its imports take ~0.4 s), then hand the rest of the keyset over to it from the next
+``after_id``. Incremental passes always list here: they
 move few rows.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING
 
 from ism_tui.listing.page import ListedPage, local_page
@@ -24,11 +26,24 @@ log = logging.getLogger("ism_tui.sync")
 
 class PageSources:
     def __init__(self, client: ConsoleClient, limit: int,
-                 process: ListingProcess | None = None) -> None:
+                 start_process: Callable[[], ListingProcess | None] | None = None) -> None:
         self._client = client
         self._limit = limit
-        self._process = process
+        self._start_process = start_process
+        self._process: ListingProcess | None = None
         self._early: dict[str, ProcessListing] = {}
+
+    def start_now(self) -> None:
+        """Start the listing process now, when a long full pass is expected: its start-up
+        then overlaps the sync's own."""
+        self._started()
+
+    def _started(self) -> ListingProcess | None:
+        """The listing process, started on first use (None: none, or it could not start)."""
+        if self._start_process is not None:
+            start, self._start_process = self._start_process, None
+            self._process = start()
+        return self._process
 
     def prefetch(self, resource: str, after_id: str | None) -> None:
         """Have the listing process start on ``resource`` now, ahead of its writes (only if it
@@ -40,7 +55,8 @@ class PageSources:
                     updated_since: str | None) -> AsyncGenerator[ListedPage, None]:
         """Every page of ``resource`` from ``after_id`` (incremental: changed since)."""
         early = self._early.pop(resource, None)
-        process = self._process if updated_since is None else None
+        full = updated_since is None
+        process = self._process if full else None
         try:
             while True:
                 if process is not None and process.ready:
@@ -64,15 +80,21 @@ class PageSources:
                 if _last(page, after_id):
                     return
                 after_id = page.next_after_id
+                if full and process is None and self._process is None:
+                    process = self._started()  # a second page: worth a second core
         finally:
             if early is not None:
                 await early.aclose()
 
     async def aclose(self) -> None:
-        """Stop the listings prefetched for passes that never ran."""
+        """Stop the listings prefetched for passes that never ran, and end the listing
+        process (its memory goes back before the after-sync work)."""
         for early in self._early.values():
             await early.aclose()
         self._early.clear()
+        self._start_process = None
+        if self._process is not None:
+            await self._process.close()
 
 
 def _last(page: ListedPage, after_id: str | None) -> bool:
