@@ -316,3 +316,21 @@ def test_a_sync_expecting_only_short_passes_starts_no_listing_process(
     assert report.ok and {r.resource for r in report.resources if r.skipped} == {
         "usage", "usage_periods", "audit"}
     assert len(started) == 1
+
+
+def test_a_listing_process_still_starting_when_the_sync_ends_is_stopped(
+        sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_popen = subprocess.Popen
+    children: list[subprocess.Popen[bytes]] = []
+
+    def never_ready(_args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        children.append(real_popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                   **kwargs))
+        return children[-1]
+
+    monkeypatch.setattr(process_module.subprocess, "Popen", never_ready)
+    services = services_for(sim, tmp_path, page_size=50)
+    report = asyncio.run(run_sync(services))  # never synced: the process starts at once
+    assert report.ok and count(services, "workspaces") == expected(sim, "workspaces")
+    assert len(children) == 1
+    children[0].wait(timeout=5)  # killed when the sync ended, not after its 60 s

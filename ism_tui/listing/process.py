@@ -122,7 +122,8 @@ class ListingProcess:
 
     async def close(self) -> None:
         """End the child (closing its stdin). A child that is up is waited for (it ends at
-        once; killed if it lingers); one still starting ends by itself, reaped by the reader."""
+        once; killed if it lingers). One still starting has done nothing for this sync: it is
+        killed rather than left to finish its imports, and the reader reaps it."""
         with self._lock:
             self._ended = True
             stdin = self._proc.stdin
@@ -133,6 +134,8 @@ class ListingProcess:
                     pass
         if self._ready:
             await asyncio.to_thread(self._reap)
+        elif self._proc.poll() is None:
+            self._proc.kill()
 
     def _reap(self) -> None:
         try:
