@@ -160,7 +160,7 @@ def product_ingest(pages: list[bytes], path: Path) -> tuple[int, float]:
     from ism_tui.api.bulk import page_decoder
     from storage.bulk_indexes import defer_indexes, restore_indexes
     from storage.db import make_engine
-    from storage.rows import wire_dicts, workspace_row
+    from storage.rows import make_rows
     from storage.upsert import upsert_rows
 
     engine = make_engine(path)
@@ -173,7 +173,7 @@ def product_ingest(pages: list[bytes], path: Path) -> tuple[int, float]:
         for page in pages:
             items = decode(page).items
             with conn.begin():
-                upsert_rows(conn, "workspaces", [workspace_row(w) for w in wire_dicts(items)],
+                upsert_rows(conn, "workspaces", make_rows("workspaces", items),
                             sync_gen="bench")
             rows += len(items)
         with conn.begin():

@@ -211,20 +211,17 @@ async def _run(services: Services, report: SyncReport, names: list[str], full: b
             await asyncio.to_thread(set_me, engine, report.me)
             bound = asyncio.Semaphore(services.settings.settings.concurrency)
             phases = _phases(names, full_names)
-            later = [n for n in phases[1] if n in full_names] if len(phases) > 1 else []
-
-            def first_phase_listed() -> None:
-                # The listing process starts on the second phase now, a few pages ahead of
-                # its writes: that listing overlaps the end of the first phase here (the
-                # workspace indexes' rebuild).
-                for name in later:
-                    sources.prefetch(name, _resume_point(states[name]))
+            if len(phases) > 1:
+                # Once workspaces are listed, the listing process starts on the second phase,
+                # a few pages ahead of its writes: that listing overlaps the end of the first
+                # phase here (the workspace indexes' rebuild).
+                sources.prefetch_after("workspaces", [
+                    (n, _resume_point(states[n])) for n in phases[1] if n in full_names])
 
             async def one(name: str) -> ResourceReport:
                 async with bound:
-                    return await _sync_resource(
-                        services, sources, name, states[name], full, emit,
-                        first_phase_listed if name == "workspaces" and later else None)
+                    return await _sync_resource(services, sources, name, states[name], full,
+                                                emit)
 
             try:
                 for phase in phases:
@@ -326,9 +323,7 @@ def after_sync(engine: Engine, reports: Sequence[ResourceReport]) -> None:
 
 
 async def _sync_resource(services: Services, sources: PageSources, resource: str,
-                         state: SyncStateRow, full: bool, emit: ProgressFn,
-                         on_listed: Callable[[], None] | None = None) -> ResourceReport:
-    """One resource's pass; ``on_listed`` is called once its listing has ended."""
+                         state: SyncStateRow, full: bool, emit: ProgressFn) -> ResourceReport:
     engine = services.engine
     resuming = bool(state.full_sync_id)
     mode = "full" if full or _full_pass(state) else "incremental"
@@ -340,7 +335,7 @@ async def _sync_resource(services: Services, sources: PageSources, resource: str
     since: str | None = None
     if mode == "full":
         gen = state.full_sync_id or uuid.uuid4().hex[:12]
-        after_id = state.resume_after_id if resuming else None
+        after_id = _resume_point(state)
         await asyncio.to_thread(_mark_start, engine, resource, gen, after_id)
     else:
         since = _minus_overlap(state.cursor)
@@ -388,14 +383,9 @@ async def _sync_resource(services: Services, sources: PageSources, resource: str
                         page.next_after_id if mode == "full" else None,
                         only_changed=mode == "incremental"))
                     in_flight = (page.count, len(page.deleted))
-            if on_listed is not None:
-                on_listed()
-                on_listed = None
             if writing is not None:
                 await committed()
         finally:
-            if on_listed is not None:
-                on_listed()
             if writing is not None and not writing.done():
                 await asyncio.wait([writing])  # never leave a write running unobserved
         if began is not None and (high_water is None or began > high_water):
@@ -506,14 +496,13 @@ async def sync_object(services: Services, resource: str, object_id: str) -> bool
         try:
             obj = await client.get(resource, object_id)
         except NotFound:
-            await asyncio.to_thread(_write_page, services.engine, resource, list, [object_id],
-                                    None, None)
-            return False
-    from ism_tui.listing.page import make_rows
+            obj = None
+    from storage.rows import make_rows
 
-    await asyncio.to_thread(_write_page, services.engine, resource,
-                            functools.partial(make_rows, resource, [obj]), [], None, None)
-    return True
+    rows = functools.partial(make_rows, resource, [obj] if obj is not None else [])
+    deleted = [object_id] if obj is None else []
+    await asyncio.to_thread(_write_page, services.engine, resource, rows, deleted, None, None)
+    return obj is not None
 
 
 async def fetch_build_status(services: Services, build_id: str) -> str:

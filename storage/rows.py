@@ -8,7 +8,7 @@ One function per resource, kept trivially fast: it runs once per synced object.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -215,6 +215,16 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 def as_dict(resource: str, row: Row) -> dict[str, Any]:
     """A made row as column -> value (for callers that want names, such as the ORM bench)."""
     return dict(zip(COLUMNS[resource], row, strict=True))
+
+
+def make_rows(resource: str, items: Sequence[Any], chunk: int = 500) -> list[Row]:
+    """Cache rows of validated objects, through their JSON-shaped dicts ``chunk`` at a time:
+    a 5,000-object page's dicts all at once held ~20 MB more at the peak."""
+    make = ROW_MAKERS[resource]
+    rows: list[Row] = []
+    for start in range(0, len(items), chunk):
+        rows += map(make, wire_dicts(items[start:start + chunk]))
+    return rows
 
 
 def wire_dicts(objects: Iterable[Any]) -> list[Wire]:

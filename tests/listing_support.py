@@ -41,3 +41,16 @@ def use_listing(monkeypatch: pytest.MonkeyPatch, where: str) -> Listing:
 
     monkeypatch.setattr(sync_module, "_start_listing_process", started_and_up)
     return listing
+
+
+def spy_on_starts(monkeypatch: pytest.MonkeyPatch) -> list[ListingProcess]:
+    """Every listing process started from now on (the real ones, recorded)."""
+    started: list[ListingProcess] = []
+    real_start = ListingProcess.start.__func__  # type: ignore[attr-defined]
+
+    def spy(cls: Any, *args: Any, **kwargs: Any) -> ListingProcess:
+        started.append(real_start(cls, *args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(ListingProcess, "start", classmethod(spy))
+    return started

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 from conftest import FROZEN_NOW
-from listing_support import use_listing
-from test_sync import count, expected, intact, services_for
+from listing_support import spy_on_starts, use_listing
+from test_sync import count, expected, intact, on_page, services_for
 
 import ism_tui.listing.process as process_module
 from ism_tui.api.client import ConsoleClient
@@ -76,17 +76,10 @@ def test_the_listing_process_dying_mid_sync_loses_nothing(
         caplog: pytest.LogCaptureFixture) -> None:
     services = services_for(sim, tmp_path, page_size=30)
     listing = use_listing(monkeypatch, "process")
-    pages = 0
-
-    def kill_after_two_pages(p: SyncProgress) -> None:
-        nonlocal pages
-        if p.resource == "workspaces" and p.phase == "page":
-            pages += 1
-            if pages == 2:
-                os.kill(listing.processes[0].pid, signal.SIGKILL)
-
+    kill = on_page("workspaces", 2,
+                   lambda: os.kill(listing.processes[0].pid, signal.SIGKILL))
     with caplog.at_level(logging.WARNING, logger="ism_tui.sync"):
-        report = asyncio.run(run_sync(services, progress=kill_after_two_pages))
+        report = asyncio.run(run_sync(services, progress=kill))
     assert report.ok, report.errors
     for table in ("workspaces", "users", "usage", "invites"):
         assert count(services, table) == expected(sim, table), table
@@ -98,14 +91,7 @@ def test_the_listing_process_dying_mid_sync_loses_nothing(
 def test_a_listing_process_that_never_comes_up_leaves_the_sync_to_this_process(
         sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(process_module, "WORKER", "ism_tui.listing.no_such_module")
-    started: list[process_module.ListingProcess] = []
-    real_start = process_module.ListingProcess.start.__func__  # type: ignore[attr-defined]
-
-    def spy(cls: Any, *args: Any, **kwargs: Any) -> process_module.ListingProcess:
-        started.append(real_start(cls, *args, **kwargs))
-        return started[-1]
-
-    monkeypatch.setattr(process_module.ListingProcess, "start", classmethod(spy))
+    started = spy_on_starts(monkeypatch)
     services = services_for(sim, tmp_path, page_size=50)
     report = asyncio.run(run_sync(services))
     assert report.ok, report.errors
@@ -299,14 +285,7 @@ def test_api_errors_cross_the_process_with_their_type_and_message() -> None:
 
 def test_a_sync_expecting_only_short_passes_starts_no_listing_process(
         sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    started: list[object] = []
-    real_start = process_module.ListingProcess.start.__func__  # type: ignore[attr-defined]
-
-    def spy(cls: Any, *args: Any, **kwargs: Any) -> process_module.ListingProcess:
-        started.append(real_start(cls, *args, **kwargs))
-        return started[-1]  # type: ignore[return-value]
-
-    monkeypatch.setattr(process_module.ListingProcess, "start", classmethod(spy))
+    started = spy_on_starts(monkeypatch)
     services = services_for(sim, tmp_path, token="demo-member")
     assert asyncio.run(run_sync(services)).ok  # never synced: lists may be long
     assert len(started) == 1
@@ -334,3 +313,24 @@ def test_a_listing_process_still_starting_when_the_sync_ends_is_stopped(
     assert report.ok and count(services, "workspaces") == expected(sim, "workspaces")
     assert len(children) == 1
     children[0].wait(timeout=5)  # killed when the sync ended, not after its 60 s
+
+
+def test_the_second_phase_is_asked_for_while_workspaces_are_still_being_finished(
+        sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    services = services_for(sim, tmp_path, page_size=50)
+    use_listing(monkeypatch, "process")
+    events: list[tuple[str, str]] = []
+    asked = process_module.ListingProcess.listing
+
+    def record(self: Any, resource: str, **kwargs: Any) -> Any:
+        events.append((resource, "asked"))
+        return asked(self, resource, **kwargs)
+
+    monkeypatch.setattr(process_module.ListingProcess, "listing", record)
+    report = asyncio.run(run_sync(services, progress=lambda p: events.append(
+        (p.resource, p.phase))))
+    assert report.ok, report.errors
+    workspaces_done = events.index(("workspaces", "done"))
+    for later in ("usage", "users", "invites", "usage_periods", "audit"):
+        # asked for before the workspace indexes were rebuilt; written only after
+        assert events.index((later, "asked")) < workspaces_done < events.index((later, "start"))

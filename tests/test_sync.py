@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -49,6 +49,19 @@ def services_for(sim: SimHandle, tmp_path: Path, token: str = "demo-operator",
     services.retry = FAST
     services.settings.settings.page_size = page_size
     return services
+
+
+def on_page(resource: str, n: int, act: Callable[[], object]) -> Callable[[SyncProgress], None]:
+    """A progress callback that runs ``act`` once ``resource``'s ``n``-th page is committed."""
+    pages = 0
+
+    def progress(p: SyncProgress) -> None:
+        nonlocal pages
+        if p.resource == resource and p.phase == "page":
+            pages += 1
+            if pages == n:
+                act()
+    return progress
 
 
 def count(services: Services, table: str) -> int:
@@ -160,18 +173,10 @@ def test_timeout_ends_in_a_clear_error_and_keeps_earlier_rows(
 def test_token_revoked_mid_sync_is_reported_and_cache_is_intact(
         sim: SimHandle, tmp_path: Path, listing: Listing) -> None:
     services = services_for(sim, tmp_path, page_size=30)
-    pages = 0
-
-    def revoke_after_two_pages(p: SyncProgress) -> None:
-        # "page" is emitted once the page is committed: the workspaces committed before the
-        # token went must still be there after the sync fails. (With a listing process, it
-        # lists from the second page on, so the 401 comes from there.)
-        nonlocal pages
-        if p.resource == "workspaces" and p.phase == "page":
-            pages += 1
-            if pages == 2:
-                sim.revoke_token("demo-operator")
-    report = asyncio.run(run_sync(services, progress=revoke_after_two_pages))
+    # The workspaces committed before the token went must still be there after the sync
+    # fails. (With a listing process, it lists from the second page on: the 401 comes from it.)
+    revoke = on_page("workspaces", 2, lambda: sim.revoke_token("demo-operator"))
+    report = asyncio.run(run_sync(services, progress=revoke))
     assert not report.ok
     assert "token was rejected (401)" in " ".join(report.errors)
     assert "demo-operator" not in " ".join(report.errors)
@@ -184,16 +189,9 @@ def test_interrupted_full_sync_resumes_where_it_stopped(sim: SimHandle, tmp_path
     services = services_for(sim, tmp_path, page_size=500)
 
     async def interrupted() -> None:
-        pages = 0
         stop = asyncio.Event()
-
-        def progress(p: SyncProgress) -> None:
-            nonlocal pages
-            if p.resource == "usage" and p.phase == "page":
-                pages += 1
-                if pages == 3:
-                    stop.set()
-        task = asyncio.create_task(run_sync(services, resources=["usage"], progress=progress))
+        task = asyncio.create_task(run_sync(services, resources=["usage"],
+                                            progress=on_page("usage", 3, stop.set)))
         await stop.wait()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

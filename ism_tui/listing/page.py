@@ -5,13 +5,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from storage.rows import make_rows
 from storage.stamps import iso
 
 if TYPE_CHECKING:
-    from ism_tui.api.client import ConsoleClient
+    from ism_tui.api.client import ConsoleClient, PageResult
     from storage.rows import Row
 
 
@@ -29,8 +29,14 @@ class ListedPage:
     served_at: str | None
 
 
-def newest_of(items: Sequence[Any]) -> str | None:
-    """The latest ``updated_at`` of validated objects, as cache text."""
+def page_facts(page: PageResult) -> tuple[int, list[str], str | None, str | None, str | None]:
+    """What a ``ListedPage`` holds besides its rows: object count, tombstones, next keyset,
+    newest ``updated_at`` and the server's clock, all as cache text."""
+    return (len(page.items), page.deleted, page.next_after_id, _newest(page.items),
+            iso(page.served_at))
+
+
+def _newest(items: Sequence[Any]) -> str | None:
     if not items:
         return None
     try:
@@ -39,27 +45,9 @@ def newest_of(items: Sequence[Any]) -> str | None:
         return max(str(iso(item.updated_at)) for item in items)
 
 
-def served_text(when: datetime | None) -> str | None:
-    return iso(when.astimezone(UTC)) if when is not None else None
-
-
-def make_rows(resource: str, items: Sequence[Any], chunk: int = 500) -> list[Row]:
-    """Cache rows of validated objects, through their JSON-shaped dicts ``chunk`` at a time:
-    a 5,000-object page's dicts all at once held ~20 MB more at the peak."""
-    from storage.rows import ROW_MAKERS, wire_dicts
-
-    make = ROW_MAKERS[resource]
-    rows: list[Row] = []
-    for start in range(0, len(items), chunk):
-        rows += map(make, wire_dicts(items[start:start + chunk]))
-    return rows
-
-
 async def local_page(client: ConsoleClient, resource: str, *, after_id: str | None,
                      updated_since: str | None, limit: int) -> ListedPage:
     """One page listed in this process (its rows are made later, by the writer)."""
     page = await client.page(resource, after_id=after_id, updated_since=updated_since,
                              limit=limit)
-    return ListedPage(functools.partial(make_rows, resource, page.items), len(page.items),
-                      page.deleted, page.next_after_id, newest_of(page.items),
-                      served_text(page.served_at))
+    return ListedPage(functools.partial(make_rows, resource, page.items), *page_facts(page))

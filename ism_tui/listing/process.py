@@ -81,9 +81,6 @@ class ListingProcess:
         self._ready = False
         self._death: tuple[tuple[Any, ...], bytes] | None = None
         self.pages_listed = 0
-        # The child's own figures, from its last frame.
-        self.peak_rss_kib: int | None = None
-        self.cpu_seconds: float | None = None
         self.pid = proc.pid
         self._reader = threading.Thread(target=self._read, name="listing-frames", daemon=True)
         self._reader.start()
@@ -170,8 +167,6 @@ class ListingProcess:
                     self._ready = True
                 elif meta[0] == protocol.LOG:
                     log.log(meta[1], "%s", meta[2])
-                elif meta[0] == protocol.STATS:
-                    self.peak_rss_kib, self.cpu_seconds = meta[1], meta[2]
         except (OSError, ValueError, pickle.UnpicklingError, EOFError):
             pass
         code = self._proc.wait()

@@ -27,7 +27,6 @@ END = "end"  # (END,): the listing is complete
 ERROR = "error"  # (ERROR, error class name, message, status, retry_after, reason)
 READY = "ready"  # (READY,): imports done and client made; listings start at once from now
 LOG = "log"  # (LOG, level, message): a record of the child's ``ism_tui.api`` logger
-STATS = "stats"  # (STATS, peak RSS in KiB, CPU seconds): the child's last frame
 
 
 def frame(resource: str, meta: tuple[Any, ...], rows: Any = None) -> bytes:

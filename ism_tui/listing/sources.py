@@ -32,6 +32,7 @@ class PageSources:
         self._start_process = start_process
         self._process: ListingProcess | None = None
         self._early: dict[str, ProcessListing] = {}
+        self._then: dict[str, list[tuple[str, str | None]]] = {}
 
     def start_now(self) -> None:
         """Start the listing process now, when a long full pass is expected: its start-up
@@ -45,11 +46,16 @@ class PageSources:
             self._process = start()
         return self._process
 
-    def prefetch(self, resource: str, after_id: str | None) -> None:
+    def _prefetch(self, resource: str, after_id: str | None) -> None:
         """Have the listing process start on ``resource`` now, ahead of its writes (only if it
         is up: otherwise the pass lists here when it starts)."""
         if self._process is not None and self._process.ready and resource not in self._early:
             self._early[resource] = self._process.listing(resource, after_id=after_id)
+
+    def prefetch_after(self, resource: str, then: list[tuple[str, str | None]]) -> None:
+        """Once ``resource``'s listing has ended (or failed), start listing each (resource,
+        after_id) of ``then`` (started only if the child is up)."""
+        self._then[resource] = then
 
     async def pages(self, resource: str, *, after_id: str | None,
                     updated_since: str | None) -> AsyncGenerator[ListedPage, None]:
@@ -85,6 +91,8 @@ class PageSources:
         finally:
             if early is not None:
                 await early.aclose()
+            for name, start in self._then.pop(resource, ()):
+                self._prefetch(name, start)
 
     async def aclose(self) -> None:
         """Stop the listings prefetched for passes that never ran, and end the listing

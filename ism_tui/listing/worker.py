@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import queue
-import resource as rlimits
 import sys
 import threading
 from typing import Any
@@ -23,7 +22,8 @@ from typing import Any
 from ism_tui.api.client import ClientOptions, ConsoleClient, RetryPolicy
 from ism_tui.api.errors import ApiError
 from ism_tui.listing import protocol
-from ism_tui.listing.page import make_rows, newest_of, served_text
+from ism_tui.listing.page import page_facts
+from storage.rows import make_rows
 
 F_SETPIPE_SZ = 1031  # Linux: a 1 MiB pipe takes a page in a few writes instead of ~30
 
@@ -98,8 +98,7 @@ class _Listings:
                 async for page in self._client.iter_pages(resource, after_id=after_id,
                                                           limit=self._limit):
                     await self._acks[resource].acquire()
-                    meta = (protocol.PAGE, len(page.items), page.deleted, page.next_after_id,
-                            newest_of(page.items), served_text(page.served_at))
+                    meta = (protocol.PAGE, *page_facts(page))
                     rows = make_rows(resource, page.items)
                     del page  # the decoded objects go before the rows are pickled
                     send(resource, meta, rows)
@@ -144,19 +143,6 @@ async def _serve(out: _Output) -> None:
             await listings.stop()
 
 
-def _peak_rss_kib() -> int | None:
-    """This program's own peak RSS: ``VmHWM`` (``ru_maxrss`` would count the sync's memory,
-    which the process had before it ran this program)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
 def main() -> None:
     # As the sync does (sync._bulk_gc): millions of short-lived acyclic objects; the default
     # threshold ran the cyclic collector every 700 allocations.
@@ -179,8 +165,6 @@ def main() -> None:
     try:
         asyncio.run(_serve(out))
     finally:
-        usage = rlimits.getrusage(rlimits.RUSAGE_SELF)
-        out.send("", (protocol.STATS, _peak_rss_kib(), usage.ru_utime + usage.ru_stime))
         out.close()
 
 
