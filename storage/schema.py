@@ -14,7 +14,7 @@ Bump ``SCHEMA_VERSION`` (``storage/version.py``) on any change here: the cache i
 
 from __future__ import annotations
 
-from sqlalchemy import Index
+from sqlalchemy import Index, text
 from sqlmodel import Field, SQLModel
 
 from storage.version import SCHEMA_VERSION as SCHEMA_VERSION
@@ -204,9 +204,10 @@ class UsagePeriodRow(SQLModel, table=True):
     sync_gen: str | None = None
 
 
-# Usage roll-ups: derived from ``usage`` by ``storage.usage_queries.refresh_usage_daily`` so
+# Usage roll-ups: derived from ``usage`` by ``storage.usage_rollups.refresh_usage_daily`` so
 # analytics over 1M usage rows stays well under 0.3 s. Triggers on ``usage`` (created by that
-# module) record which days changed in ``usage_dirty_days``; a refresh recomputes only those.
+# module) record which days changed in ``usage_dirty_days``; a refresh recomputes only those,
+# the totals (``usage_daily``) apart from the ranking roll-ups (``usage_pair_*``).
 
 
 class UsageDailyRow(SQLModel, table=True):
@@ -275,11 +276,14 @@ class UsagePairWeekRow(SQLModel, table=True):
 
 
 class UsageDirtyDayRow(SQLModel, table=True):
-    """Days whose ``usage`` rows changed since the roll-ups were last refreshed."""
+    """Days whose ``usage`` rows changed since the ranking roll-ups were last refreshed;
+    ``daily_current``: the day's ``usage_daily`` totals are already summed again."""
 
     __tablename__ = "usage_dirty_days"
     __table_args__ = ({"sqlite_with_rowid": False},)
     day: str = Field(primary_key=True)
+    # the triggers insert the day alone: the default is the database's
+    daily_current: bool = Field(default=False, sa_column_kwargs={"server_default": text("0")})
 
 
 class UsageRankCacheRow(SQLModel, table=True):

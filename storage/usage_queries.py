@@ -2,11 +2,11 @@
 
 Roll-ups kept by ``storage.usage_rollups`` keep every aggregate small:
 - ``usage_daily`` (customer, day): totals, per-day series and per-customer totals;
-- ``usage_weekly`` (workspace, user, ISO week): rankings over long periods read whole weeks there
-  and only the partial weeks at the period's edges from ``usage``; rankings are also cached per
+- ``usage_pair_days`` and ``usage_pair_weeks``: rankings over any period read two week slices
+  of running totals and the days at the period's edges; rankings are also cached per
   (scope, period, metric) until the roll-ups change (``usage_rank_cache``).
 All reads of one view go through one ``UsageReader`` (one connection, one snapshot), opened by
-``read_usage``, which refreshes the roll-ups first.
+``read_usage``, which refreshes the roll-ups first (only the totals when it will not rank).
 """
 
 from __future__ import annotations
@@ -64,10 +64,12 @@ def _scope(customer_id: str | None, column: str = "customer_id") -> tuple[str, t
 class UsageReader:
     """Analytics queries on one SQLite connection and snapshot (open it with ``read_usage``)."""
 
-    def __init__(self, db: sqlite3.Connection, engine: Engine | None = None) -> None:
+    def __init__(self, db: sqlite3.Connection, engine: Engine | None = None, *,
+                 rankings: bool = True) -> None:
         self.db = db
         self.engine = engine  # for storing computed rankings; None: do not cache
         self.version = data_version(db)
+        self.rankings = rankings  # False: the ranking roll-ups may be behind; do not rank
 
     # -- totals and series ------------------------------------------------------------------
 
@@ -190,6 +192,8 @@ class UsageReader:
 
         Cached per (scope, period, metric) until the roll-ups change, so switching back to a
         period, or a period prepared after a sync, costs milliseconds."""
+        if not self.rankings:
+            raise RuntimeError("this reader was opened with rankings=False")
         limit = max(limit, 0)
         key = (customer_id or "", start.isoformat(), end.isoformat(), metric)
         if limit <= CACHED_TOP:
@@ -388,31 +392,34 @@ def _ranking_from_json(payload: str) -> Ranking:
 
 
 @contextmanager
-def read_usage(engine: Engine, *, refresh: bool = True) -> Iterator[UsageReader]:
+def read_usage(engine: Engine, *, refresh: bool = True,
+               rankings: bool = True) -> Iterator[UsageReader]:
     """A ``UsageReader`` on one connection and one read snapshot, with the roll-ups refreshed
-    first (unless ``refresh=False``, for lookups that do not read them)."""
+    first (unless ``refresh=False``, for lookups that do not read them). ``rankings=False``
+    refreshes only the totals, for a view without rankings (a blocker diagnosis); its reader
+    refuses to rank."""
     raw = engine.raw_connection()
     try:
         db = raw.driver_connection
         assert isinstance(db, sqlite3.Connection)
         for _attempt in range(3):
             if refresh:
-                _refresh_if_writable(engine)
+                _refresh_if_writable(engine, rankings)
             db.execute("BEGIN")  # one snapshot for every query of the view
-            if not refresh or not is_stale(db):
+            if not refresh or not is_stale(db, rankings=rankings):
                 break
             db.rollback()  # a sync wrote between the refresh and the snapshot: once more
         try:
-            yield UsageReader(db, engine if refresh else None)
+            yield UsageReader(db, engine if refresh else None, rankings=rankings)
         finally:
             db.rollback()
     finally:
         raw.close()
 
 
-def _refresh_if_writable(engine: Engine) -> None:
+def _refresh_if_writable(engine: Engine, rankings: bool) -> None:
     try:
-        refresh_usage_daily(engine)
+        refresh_usage_daily(engine, rankings=rankings)
     except sqlite3.OperationalError as exc:
         if "readonly" not in str(exc) and "read-only" not in str(exc):
             raise

@@ -216,3 +216,101 @@ def test_a_malformed_day_in_the_cache_breaks_no_rollup(demo_engine) -> None:
     for start, end in [(TODAY - timedelta(days=89), TODAY), (TODAY - timedelta(days=6), TODAY)]:
         _check_ranking(demo_engine, "cus-0005", start, end)
         _check_ranking(demo_engine, None, start, end)
+
+
+def _pair_day_seconds(engine, day: date) -> int:
+    return sql(engine, "SELECT COALESCE(SUM(workspace_seconds), 0) FROM usage_pair_days "
+               "WHERE day = ?", day.isoformat())[0][0]
+
+
+def _bump_usage(engine, day: date, seconds: int) -> str:
+    """Add ``seconds`` to one usage row of ``day`` (as a re-sync would); returns its customer."""
+    cols = ("id", "day", "customer_id", "workspace_id", "user_id", "workspace_seconds",
+            "ai_credits_used", "cost_usd", "updated_at")
+    row = sql(engine, f"SELECT {', '.join(cols)} FROM usage WHERE day = ? ORDER BY id LIMIT 1",
+              day.isoformat())[0]
+    with engine.begin() as conn:
+        upsert_rows(conn, "usage", [dict(zip(cols, row, strict=True))
+                                    | {"workspace_seconds": row[5] + seconds,
+                                       "updated_at": "2026-11-24T23:59:59Z"}])
+    return str(row[2])
+
+
+def test_a_totals_refresh_leaves_the_rankings_to_the_first_reader_that_ranks(
+        demo_engine) -> None:
+    """The sync refreshes only the totals (the blocker diagnoses read nothing else): the
+    daily figures move at once, the ranking roll-ups when someone ranks, and a reader that
+    did not bring them up to date refuses to rank rather than serve stale figures."""
+    from storage.usage_rollups import is_stale
+
+    refresh_usage_daily(demo_engine)
+    day = TODAY - timedelta(days=3)
+    customer = _bump_usage(demo_engine, day, 1_000_000)
+    pairs_before = _pair_day_seconds(demo_engine, day)
+
+    result = refresh_usage_daily(demo_engine, rankings=False)
+    assert (result.days, result.weeks) == (1, 0)
+    with read_usage(demo_engine, rankings=False) as reader:
+        assert reader.daily(customer, day, day)[0].amounts.workspace_seconds == \
+            direct_totals(demo_engine, customer, day, day)[0]
+        with pytest.raises(RuntimeError, match="rankings=False"):
+            reader.ranking(customer, day, day)
+    assert _pair_day_seconds(demo_engine, day) == pairs_before  # not on the sync's clock
+    raw = demo_engine.raw_connection()
+    try:
+        assert not is_stale(raw.driver_connection, rankings=False)
+        assert is_stale(raw.driver_connection, rankings=True)
+    finally:
+        raw.close()
+
+    _check_ranking(demo_engine, customer, day - timedelta(days=20), TODAY)  # refreshes first
+    assert _pair_day_seconds(demo_engine, day) == pairs_before + 1_000_000
+    assert sql(demo_engine, "SELECT COUNT(*) FROM usage_dirty_days")[0][0] == 0
+
+
+def test_a_change_after_the_totals_refresh_is_summed_again(demo_engine) -> None:
+    """A day whose totals were summed (its ranking roll-ups still due) that changes again must
+    have its totals summed again, not be taken as current."""
+    refresh_usage_daily(demo_engine)
+    day = TODAY - timedelta(days=4)
+    customer = _bump_usage(demo_engine, day, 1_000)
+    refresh_usage_daily(demo_engine, rankings=False)
+    _bump_usage(demo_engine, day, 2_000)
+    assert refresh_usage_daily(demo_engine, rankings=False).days == 1
+    with read_usage(demo_engine, rankings=False) as reader:
+        assert reader.daily(customer, day, day)[0].amounts.workspace_seconds == \
+            direct_totals(demo_engine, customer, day, day)[0]
+    _check_ranking(demo_engine, customer, day - timedelta(days=10), day)
+
+
+def test_first_refresh_of_totals_defers_a_full_ranking_build(tmp_path,
+                                                            demo_world_session) -> None:
+    """A fresh cache (no triggers yet) refreshed for totals only: every day's totals are
+    summed, and the first ranking builds every ranking roll-up from scratch."""
+    from conftest import load_world_into_cache
+
+    from storage.db import make_engine
+
+    engine = make_engine(tmp_path / "fresh.sqlite")
+    try:
+        load_world_into_cache(engine, demo_world_session)
+        with engine.begin() as conn:  # as a first sync leaves it: usage, no roll-ups at all
+            for table in ("usage_daily", "usage_pair_days", "usage_pair_weeks", "usage_pairs",
+                          "usage_dirty_days"):
+                conn.exec_driver_sql(f"DELETE FROM {table}")
+            for name in ("insert", "update", "delete"):
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS trg_usage_dirty_{name}")
+        result = refresh_usage_daily(engine, rankings=False)
+        assert result.full and result.days > 80
+        assert sql(engine, "SELECT COUNT(*) FROM usage_pairs")[0][0] == 0
+        start = TODAY - timedelta(days=29)
+        with read_usage(engine, rankings=False) as reader:
+            series = reader.daily(None, start, TODAY)
+        assert sum(d.amounts.rows for d in series) == direct_totals(engine, None, start,
+                                                                     TODAY)[3]
+        _check_ranking(engine, None, start, TODAY)
+        _check_ranking(engine, "cus-0005", TODAY - timedelta(days=89), TODAY)
+        assert sql(engine, "SELECT COUNT(*) FROM meta WHERE key = 'usage_pairs_rebuild'") \
+            == [(0,)]
+    finally:
+        engine.dispose()

@@ -103,6 +103,32 @@ def test_full_then_incremental_sync_mirrors_the_console(sim: SimHandle, tmp_path
     assert name == "Bluefin Labs Renamed" and gone == 0
 
 
+def test_a_sync_sums_usage_totals_and_leaves_rankings_to_the_first_ranking(
+        sim: SimHandle, tmp_path: Path) -> None:
+    """The sync writes what blockers need (the daily totals); the ranking roll-ups (~0.6 s at
+    100k usage rows) wait for the console's warm-up after a sync, or any reader that ranks."""
+    from ism_tui.analytics.service import AnalyticsService
+
+    services = services_for(sim, tmp_path)
+    assert asyncio.run(run_sync(services)).ok
+    with services.engine.connect() as conn:
+        direct = conn.exec_driver_sql(
+            "SELECT customer_id, day, SUM(workspace_seconds), COUNT(*) FROM usage "
+            "GROUP BY customer_id, day ORDER BY 1, 2").all()
+        daily = conn.exec_driver_sql(
+            "SELECT customer_id, day, workspace_seconds, rows FROM usage_daily "
+            "ORDER BY 1, 2").all()
+    assert daily == direct and len(daily) > 100
+    assert count(services, "usage_pairs") == 0
+    AnalyticsService(services.engine).prepare()  # what the console does after a sync
+    with services.engine.connect() as conn:
+        pairs = conn.exec_driver_sql(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT workspace_id, user_id, customer_id "
+            "FROM usage)").scalar_one()
+    assert count(services, "usage_pairs") == pairs > 0
+    assert count(services, "usage_rank_cache") > 0
+
+
 def test_a_first_sync_lands_workspaces_before_the_big_resources_start(
         sim: SimHandle, tmp_path: Path) -> None:
     services = services_for(sim, tmp_path, page_size=50)

@@ -194,7 +194,7 @@ class AnalyticsService:
         shown, notes = self._effective(selection, viewer)
         start, end = shown.period.start, shown.period.end
         scope = shown.scope_customer_id
-        with read_usage(self.engine) as reader:
+        with read_usage(self.engine, rankings=rankings) as reader:
             label = self._scope_label(reader, scope, selection.scope_customer_id)
             days = reader.daily(scope, start, end)
             totals = sum((d.amounts for d in days), UsageAmounts())
