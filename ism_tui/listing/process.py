@@ -2,8 +2,8 @@
 
 ``ListingProcess.start`` spawns the child and sends it the job; ``listing`` asks it for one
 resource and returns an async iterator of ``ListedPage``. A reader thread takes frames off the
-child's stdout and hands them to the event loop; rows stay pickled until the writer thread
-unpickles them. If the child dies, every listing still open fails with ``ListingFailed``,
+child's stdout and hands them to the event loop; rows stay serialized until the writer thread
+loads them. If the child dies, every listing still open fails with ``ListingFailed``,
 whose message says what happened and what to do.
 """
 
@@ -15,7 +15,6 @@ import dataclasses
 import functools
 import logging
 import os
-import pickle
 import subprocess
 import sys
 import threading
@@ -32,7 +31,7 @@ from ism_tui.text import one_line
 log = logging.getLogger("ism_tui.api")
 # Pages a resource may be listed ahead of its writer, so the second phase is listed while the
 # writer rebuilds the workspace indexes (~0.7 s). 8 was no faster on the 100k sync, and each
-# 5,000-row page waits pickled (~2 MB) in both processes.
+# 5,000-row page waits serialized (~2 MB) in both processes.
 CREDITS = 4
 _ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding ism_tui/ and storage/
 WORKER = "ism_tui.listing.worker"
@@ -167,7 +166,7 @@ class ListingProcess:
                     self._ready = True
                 elif meta[0] == protocol.LOG:
                     log.log(meta[1], "%s", meta[2])
-        except (OSError, ValueError, pickle.UnpicklingError, EOFError):
+        except (OSError, ValueError, TypeError, EOFError):
             pass
         code = self._proc.wait()
         said = next((line for line in reversed(self._stderr) if line), "")
@@ -229,7 +228,7 @@ class ProcessListing:
                 if kind == protocol.PAGE:
                     owner._send(protocol.command("ack", resource=resource))
                     _, count, deleted, next_after_id, newest, served_at = meta
-                    yield ListedPage(functools.partial(pickle.loads, rows), count, deleted,
+                    yield ListedPage(functools.partial(protocol.load_rows, rows), count, deleted,
                                      next_after_id, newest, served_at)
                 elif kind == protocol.END:
                     self._done = True

@@ -6,15 +6,22 @@ The sync sends the job, then commands, as JSON lines on the child's stdin:
 ``{"op": "cancel", "resource"}``. Closing stdin ends the child.
 
 The child answers with binary frames on its stdout: a header, the resource name (empty for the
-process's own messages), a pickled meta tuple and, for pages, the pickled rows. Rows stay pickled
-until the writer thread needs them. Pickle is safe here: both ends are this program, over a
-private pipe; nothing from the network is unpickled that the child did not pickle itself.
+process's own messages), a meta tuple and, for pages, the rows, both in ``marshal`` format. Rows
+stay serialized until the writer thread needs them.
+
+Why marshal: rows are tuples of str, int, float and None, which it writes ~5x faster than pickle
+(pickle memoizes every string; marshal skips objects nothing else refers to) and reads ~1.4x
+faster (100k workspace rows: 0.05-0.07 s against 0.37-0.40 s to write, 0.20 against 0.30 s to
+read), and the reading side is the sync's writer, the busiest thread of a full sync. Its format
+belongs to one Python version, which both ends share: the child is this interpreter. It is safe
+here: both ends are this program, over a private pipe; nothing from the network is loaded that
+the child did not write itself, and anything but those plain types fails at the child's end.
 """
 
 from __future__ import annotations
 
 import json
-import pickle
+import marshal
 import struct
 from collections.abc import Callable
 from typing import Any
@@ -29,15 +36,18 @@ READY = "ready"  # (READY,): imports done and client made; listings start at onc
 LOG = "log"  # (LOG, level, message): a record of the child's ``ism_tui.api`` logger
 
 
+MARSHAL_VERSION = 4
+
+
 def frame(resource: str, meta: tuple[Any, ...], rows: Any = None) -> bytes:
     name = resource.encode()
-    head = pickle.dumps(meta, pickle.HIGHEST_PROTOCOL)
-    body = b"" if rows is None else pickle.dumps(rows, pickle.HIGHEST_PROTOCOL)
+    head = marshal.dumps(meta, MARSHAL_VERSION)
+    body = b"" if rows is None else marshal.dumps(rows, MARSHAL_VERSION)
     return HEADER.pack(len(name) + len(head) + len(body), len(head), len(name)) + name + head + body
 
 
 def read_frame(read: Callable[[int], bytes]) -> tuple[str, tuple[Any, ...], bytes] | None:
-    """The next frame as (resource, meta, pickled rows); None at the end of the stream."""
+    """The next frame as (resource, meta, serialized rows); None at the end of the stream."""
     header = _exactly(read, HEADER.size)
     if header is None:
         return None
@@ -46,8 +56,13 @@ def read_frame(read: Callable[[int], bytes]) -> tuple[str, tuple[Any, ...], byte
     if body is None:
         return None
     name = body[:name_size].decode()
-    meta = pickle.loads(body[name_size:name_size + meta_size])
+    meta = marshal.loads(body[name_size:name_size + meta_size])
     return name, meta, body[name_size + meta_size:]
+
+
+def load_rows(body: bytes) -> Any:
+    """A page's rows from a frame's body (as ``read_frame`` returned it)."""
+    return marshal.loads(body)
 
 
 def _exactly(read: Callable[[int], bytes], size: int) -> bytes | None:

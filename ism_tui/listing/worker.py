@@ -100,7 +100,7 @@ class _Listings:
                     await self._acks[resource].acquire()
                     meta = (protocol.PAGE, *page_facts(page))
                     rows = make_rows(resource, page.items)
-                    del page  # the decoded objects go before the rows are pickled
+                    del page  # the decoded objects go before the rows are serialized
                     send(resource, meta, rows)
                     del rows
                     # Each response leaves reference cycles holding its body (~3.5 MB): with
