@@ -78,15 +78,15 @@ _PAIR_DAY_STATEMENTS = (
     "ai_credits_used = ai_credits_used + excluded.ai_credits_used, "
     "cost_usd = cost_usd + excluded.cost_usd, rows = rows + 1",
 )
-# Totals straight from ``usage``, both when a day is refreshed and when all are rebuilt (one
-# summing order, so the two give the same floats): all days at once read ``usage`` in
-# ``ix_usage_customer_day`` order, grouped without a sort (~0.09 s for 133k rows).
-_DAILY_SELECT = (f"INSERT INTO usage_daily (customer_id, day, {_SUMS}) "
-                 "SELECT customer_id, day, SUM(workspace_seconds), SUM(ai_credits_used), "
-                 "SUM(cost_usd), COUNT(*) FROM usage")
-_DAY_TOTALS = ("DELETE FROM usage_daily WHERE day = ?1",
-               f"{_DAILY_SELECT} WHERE day = ?1 GROUP BY customer_id, day")
-_ALL_TOTALS = f"{_DAILY_SELECT} GROUP BY customer_id, day"
+# A day's totals straight from its ``usage`` rows (whether one day is refreshed or all are
+# rebuilt: one summing order, so the floats agree), a day at a time as above: all 1M rows of
+# the analytics bench's cache in 1.2-1.6 s this way, 2.5-2.8 s in one statement.
+_DAY_TOTALS = (
+    "DELETE FROM usage_daily WHERE day = ?1",
+    f"INSERT INTO usage_daily (customer_id, day, {_SUMS}) SELECT customer_id, day, "
+    "SUM(workspace_seconds), SUM(ai_credits_used), SUM(cost_usd), COUNT(*) FROM usage "
+    "WHERE day = ?1 GROUP BY customer_id, day",
+)
 _WEEK_INSERT = (  # one week's running totals: the week before's plus this week's days
     f"INSERT INTO usage_pair_weeks (week, customer_id, pair, {_SUMS}) "
     "SELECT ?, customer_id, pair, SUM(s), SUM(c), SUM(k), SUM(n) "
@@ -186,13 +186,19 @@ def _store_shape(db: sqlite3.Connection) -> None:
                (SHAPE_KEY, f"{int(pairs)} {int(rows or 0)} {int(days or 0)}"))
 
 
+def _usage_days(db: sqlite3.Connection) -> list[str]:
+    return [str(r[0]) for r in db.execute("SELECT DISTINCT day FROM usage")]
+
+
 def _rebuild_totals(db: sqlite3.Connection) -> int:
     """Every day's totals; the ranking roll-ups are left for a full rebuild. Returns days."""
     db.execute("DELETE FROM usage_daily")
-    db.execute(_ALL_TOTALS)
+    days = _usage_days(db)
+    for day in days:
+        db.execute(_DAY_TOTALS[1], (day,))  # the table was just emptied
     db.execute("DELETE FROM usage_dirty_days")
     db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, '1')", (PAIRS_REBUILD_KEY,))
-    return int(db.execute("SELECT COUNT(DISTINCT day) FROM usage_daily").fetchone()[0])
+    return len(days)
 
 
 def _refresh_totals(db: sqlite3.Connection) -> int:
@@ -207,13 +213,20 @@ def _refresh_totals(db: sqlite3.Connection) -> int:
     return len(days)
 
 
-def _rebuild_pairs(db: sqlite3.Connection) -> RefreshResult:
-    for table in ("usage_pair_weeks", "usage_pair_days", "usage_pairs", "usage_dirty_days"):
+def _rebuild_pairs(db: sqlite3.Connection, *, totals: bool) -> RefreshResult:
+    """Every ranking roll-up from scratch; ``totals``: every day's totals too, each summed
+    just after its day's pairs, while that day's ``usage`` rows are in cache (1M rows: 6.4 s
+    for both, against 7.3-7.7 s for pairs and totals from them, and 8-10 s one after the
+    other)."""
+    emptied = ("usage_pair_weeks", "usage_pair_days", "usage_pairs", "usage_dirty_days")
+    for table in emptied + (("usage_daily",) if totals else ()):
         db.execute(f"DELETE FROM {table}")
     db.execute(_PAIRS_INSERT.format(where="1"))
-    days = [str(r[0]) for r in db.execute("SELECT DISTINCT day FROM usage")]
-    for day in days:
-        db.execute(_PAIR_DAY_STATEMENTS[1], (day,))  # the tables were just emptied
+    days = _usage_days(db)
+    for day in days:  # the tables were just emptied: no DELETE per day
+        db.execute(_PAIR_DAY_STATEMENTS[1], (day,))
+        if totals:
+            db.execute(_DAY_TOTALS[1], (day,))
     weeks = _rebuild_weeks(db, None)
     db.execute("DELETE FROM meta WHERE key = ?", (PAIRS_REBUILD_KEY,))
     _store_shape(db)
@@ -243,11 +256,13 @@ def _refresh_pairs(db: sqlite3.Connection) -> RefreshResult:
 
 
 def _refresh(db: sqlite3.Connection, full: bool, rankings: bool) -> RefreshResult:
+    if full and rankings:
+        return _rebuild_pairs(db, totals=True)
     totals = _rebuild_totals(db) if full else _refresh_totals(db)
     if not rankings:
         return RefreshResult(full, totals, 0)
-    if full or _pairs_rebuild_due(db):
-        return _rebuild_pairs(db)
+    if _pairs_rebuild_due(db):
+        return _rebuild_pairs(db, totals=False)
     pairs = _refresh_pairs(db)
     return RefreshResult(False, max(totals, pairs.days), pairs.weeks)
 
