@@ -215,9 +215,8 @@ def _refresh_totals(db: sqlite3.Connection) -> int:
 
 def _rebuild_pairs(db: sqlite3.Connection, *, totals: bool) -> RefreshResult:
     """Every ranking roll-up from scratch; ``totals``: every day's totals too, each summed
-    just after its day's pairs, while that day's ``usage`` rows are in cache (1M rows: 6.4 s
-    for both, against 7.3-7.7 s for pairs and totals from them, and 8-10 s one after the
-    other)."""
+    just after its day's pairs, while that day's ``usage`` rows are in cache (a second pass
+    over all 1M rows of the analytics bench made its build 9.4-10.2 s instead of 6.4 s)."""
     emptied = ("usage_pair_weeks", "usage_pair_days", "usage_pairs", "usage_dirty_days")
     for table in emptied + (("usage_daily",) if totals else ()):
         db.execute(f"DELETE FROM {table}")
