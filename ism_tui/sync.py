@@ -283,8 +283,9 @@ def _phases(names: list[str], full_names: list[str]) -> list[list[str]]:
 def after_sync(engine: Engine, reports: Sequence[ResourceReport]) -> None:
     """Derived data: blockers (only for what changed) and the usage totals.
 
-    Warming the analytics rankings (``AnalyticsService.prepare``) is left to the console,
-    which does it after a sync in its worker; ``sync`` on the command line has no use for it."""
+    Warming the analytics rankings (``AnalyticsService.prepare``), which also brings the
+    ranking roll-ups up to date, is left to the console, which does it after a sync in its
+    worker; on the command line the first ``ism-tui usage`` does it."""
     from storage.triage_io import Scope, customers_of
 
     # resource -> changed ids, or None when it was fully synced (anything may have changed)

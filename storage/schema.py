@@ -175,8 +175,7 @@ class BuildLogRow(SQLModel, table=True):
 class UsageRowTable(SQLModel, table=True):
     __tablename__ = "usage"
     __table_args__ = (
-        # what the roll-ups read: all days' totals in (customer, day) order, one day's rows
-        Index("ix_usage_customer_day", "customer_id", "day"),
+        # the only reads of usage are the roll-ups', a day at a time (storage.usage_rollups)
         Index("ix_usage_day", "day"),
     )
     id: str = Field(primary_key=True)

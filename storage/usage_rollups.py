@@ -15,9 +15,10 @@ row that did not change marks nothing). The roll-ups come up to date at two leve
 
 A refresh recomputes only the dirty days (a day's ``daily_current`` says its totals are done),
 bumps ``meta['usage_version']`` and drops cached rankings. The first refresh on a cache creates
-the triggers and rebuilds everything, so rows written before the triggers existed are counted
-too. Readers (``storage.usage_queries.read_usage``) refresh first, so the roll-ups are never
-stale even if a sync did not call this.
+the triggers and rebuilds everything (for the totals alone: those, and the ranking roll-ups
+are then due in full), so rows written before the triggers existed are counted too. Readers
+(``storage.usage_queries.read_usage``) refresh first, so the roll-ups are never stale even if
+a sync did not call this.
 
 The triggers cost ~20% of ``usage`` upsert throughput (~95k -> ~75k rows/s); no other table is
 affected. Build and refresh times at 1M usage rows are printed by ``bench/bench_analytics.py``.
@@ -53,7 +54,7 @@ _TRIGGERS: dict[str, str] = {
         f"BEGIN {_mark('old')} {_mark('new')} END"
     ),
     "trg_usage_dirty_delete": (
-        f"CREATE TRIGGER IF NOT EXISTS trg_usage_dirty_delete AFTER DELETE ON usage BEGIN "
+        "CREATE TRIGGER IF NOT EXISTS trg_usage_dirty_delete AFTER DELETE ON usage BEGIN "
         f"{_mark('old')} END"
     ),
 }
