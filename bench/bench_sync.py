@@ -203,7 +203,7 @@ def orm_baseline(pages: list[bytes], path: Path) -> tuple[int, float]:
         items = [Workspace.model_validate(o) for o in json.loads(page)["items"]]
         with Session(engine) as session:
             session.add_all([
-                WorkspaceRow(**as_dict("workspaces", workspace_row(w.model_dump(mode="json"))))
+                WorkspaceRow(**as_dict("workspaces", workspace_row(w)))
                 for w in items])
             session.commit()
         rows += len(items)

@@ -27,7 +27,7 @@ def load_wire(engine: Engine, resource: str, objects: Iterable[dict[str, Any]]) 
         if item.deleted:
             deleted.append(item.id)
         else:
-            rows.append(make(item.model_dump(mode="json")))
+            rows.append(make(item))
     with engine.begin() as conn:
         upsert_rows(conn, resource, rows, deleted)
     return len(rows)

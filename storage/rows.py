@@ -1,19 +1,18 @@
-"""Validated wire objects -> cache row dicts (flat, JSON lists, ISO UTC text timestamps).
+"""Validated wire objects -> cache rows (flat, JSON lists, ISO UTC text timestamps).
 
-Row makers take the JSON-shaped dict of an object the client already validated (``wire_dicts``
-turns models or the fast decoder's structs into those). Working from RFC 3339 text rather than
-``datetime`` objects matters: formatting a million datetimes took ~1 s of the 100k sync.
-One function per resource, kept trivially fast: it runs once per synced object.
+Row makers read attributes, so they take the fast decoder's structs (``api.bulk``, whose
+timestamps are the server's RFC 3339 text, already checked) as well as pydantic models
+(datetime objects). Working from text rather than ``datetime`` objects matters: formatting a
+million datetimes took ~1 s of the 100k sync. One function per resource, kept trivially fast:
+it runs once per synced object.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-import msgspec
 import orjson
-from pydantic import BaseModel
 
 from ism_tui.text import clean
 from storage.stamps import iso as iso
@@ -21,7 +20,8 @@ from storage.stamps import parse_iso as parse_iso
 from storage.stamps import ts
 
 Row = tuple[Any, ...]
-Wire = Mapping[str, Any]
+# A validated wire object: an ``api.bulk`` struct or a pydantic model (attributes alike)
+Wire = Any
 
 
 def _json(value: Any) -> str:
@@ -38,20 +38,20 @@ CUSTOMER = ("id", "name", "domain", "created_at", "updated_at", "billing_approva
 
 
 def customer_row(c: Wire) -> Row:
-    b, s = c["billing"], c["sso"]
+    b, s = c.billing, c.sso
     return (
-        c["id"], clean(c["name"]), clean(c["domain"]), ts(c["created_at"]), ts(c["updated_at"]),
-        b["approval"] if b else None,
-        ts(b["approval_updated_at"]) if b else None,
-        b["prepaid_seconds_left"] if b else None,
-        ts(b["prepaid_updated_at"]) if b else None,
-        b["ai_credit_left"] if b else None,
-        ts(b["ai_credit_updated_at"]) if b else None,
-        s["state"] if s else None,
-        _json([clean(x) for x in s["missing_steps"]] if s else []),
-        ts(s["updated_at"]) if s else None,
-        _json(c["allowed_target_ids"]),
-        _json([clean(x) for x in c["admin_emails"]]),
+        c.id, clean(c.name), clean(c.domain), ts(c.created_at), ts(c.updated_at),
+        b.approval if b else None,
+        ts(b.approval_updated_at) if b else None,
+        b.prepaid_seconds_left if b else None,
+        ts(b.prepaid_updated_at) if b else None,
+        b.ai_credit_left if b else None,
+        ts(b.ai_credit_updated_at) if b else None,
+        s.state if s else None,
+        _json([clean(x) for x in s.missing_steps] if s else []),
+        ts(s.updated_at) if s else None,
+        _json(c.allowed_target_ids),
+        _json([clean(x) for x in c.admin_emails]),
     )
 
 
@@ -61,15 +61,15 @@ USER = ("id", "email", "name", "customer_id", "role", "idp_role", "role_updated_
 
 
 def user_row(u: Wire) -> Row:
-    p = u["provisioning"]
+    p = u.provisioning
     return (
-        u["id"], clean(u["email"]), clean(u["name"]), u["customer_id"], u["role"],
-        u["idp_role"], ts(u["role_updated_at"]), ts(u["last_sign_in_at"]),
-        _json([clean(x) for x in u["visible_navigation"]]),
-        p["state"] if p else None,
-        clean(p["reason"]) if p and p["reason"] else None,
-        ts(p["updated_at"]) if p else None,
-        ts(u["created_at"]), ts(u["updated_at"]),
+        u.id, clean(u.email), clean(u.name), u.customer_id, u.role,
+        u.idp_role, ts(u.role_updated_at), ts(u.last_sign_in_at),
+        _json([clean(x) for x in u.visible_navigation]),
+        p.state if p else None,
+        clean(p.reason) if p and p.reason else None,
+        ts(p.updated_at) if p else None,
+        ts(u.created_at), ts(u.updated_at),
     )
 
 
@@ -79,9 +79,9 @@ INVITE = ("id", "email", "customer_id", "role", "state", "created_at", "expires_
 
 def invite_row(i: Wire) -> Row:
     return (
-        i["id"], clean(i["email"]), i["customer_id"], i["role"], i["state"],
-        ts(i["created_at"]), ts(i["expires_at"]), clean(i["issued_by"]), ts(i["accepted_at"]),
-        ts(i["consumed_at"]), i["replaced_by"], ts(i["updated_at"]),
+        i.id, clean(i.email), i.customer_id, i.role, i.state,
+        ts(i.created_at), ts(i.expires_at), clean(i.issued_by), ts(i.accepted_at),
+        ts(i.consumed_at), i.replaced_by, ts(i.updated_at),
     )
 
 
@@ -90,9 +90,9 @@ TARGET = ("id", "name", "region", "state", "state_reason", "state_since", "updat
 
 def target_row(t: Wire) -> Row:
     return (
-        t["id"], clean(t["name"]), clean(t["region"]), t["state"],
-        clean(t["state_reason"]) if t["state_reason"] else None,
-        ts(t["state_since"]), ts(t["updated_at"]),
+        t.id, clean(t.name), clean(t.region), t.state,
+        clean(t.state_reason) if t.state_reason else None,
+        ts(t.state_since), ts(t.updated_at),
     )
 
 
@@ -102,9 +102,9 @@ TEMPLATE = ("id", "alias", "template_name", "template_version", "state", "state_
 
 def template_row(t: Wire) -> Row:
     return (
-        t["id"], clean(t["alias"]), clean(t["template_name"]), clean(t["template_version"]),
-        t["state"], clean(t["state_reason"]) if t["state_reason"] else None,
-        ts(t["state_since"]), ts(t["updated_at"]),
+        t.id, clean(t.alias), clean(t.template_name), clean(t.template_version),
+        t.state, clean(t.state_reason) if t.state_reason else None,
+        ts(t.state_since), ts(t.updated_at),
     )
 
 
@@ -117,29 +117,29 @@ _NO_BUILD: Row = (None,) * 10
 
 
 def workspace_row(w: Wire) -> Row:
-    b, apps, blockers = w["latest_build"], w["apps"], w["create_blockers"]
+    b, apps, blockers = w.latest_build, w.apps, w.create_blockers
     return (
-        w["id"], clean(w["name"]), w["owner_user_id"], clean(w["owner_email"]),
-        w["customer_id"], clean(w["template_alias"]), w["target_id"], w["status"],
-        ts(w["created_at"]), ts(w["last_used_at"]), ts(w["updated_at"]),
+        w.id, clean(w.name), w.owner_user_id, clean(w.owner_email),
+        w.customer_id, clean(w.template_alias), w.target_id, w.status,
+        ts(w.created_at), ts(w.last_used_at), ts(w.updated_at),
     ) + (_NO_BUILD if b is None else (
-        b["id"], b["build_number"], b["transition"], b["job_status"],
-        clean(b["error"]) if b["error"] else None,
-        clean(b["failing_stage"]) if b["failing_stage"] else None,
-        ts(b["created_at"]), ts(b["started_at"]), ts(b["completed_at"]),
-        clean(b["initiator_email"]) if b["initiator_email"] else None,
+        b.id, b.build_number, b.transition, b.job_status,
+        clean(b.error) if b.error else None,
+        clean(b.failing_stage) if b.failing_stage else None,
+        ts(b.created_at), ts(b.started_at), ts(b.completed_at),
+        clean(b.initiator_email) if b.initiator_email else None,
     )) + (
         _json([
             {
-                "slug": clean(a["slug"]),
-                "display_name": clean(a["display_name"]),
-                "launch_action": clean(a["launch_action"]),
-                "url": clean(a["url"]),
+                "slug": clean(a.slug),
+                "display_name": clean(a.display_name),
+                "launch_action": clean(a.launch_action),
+                "url": clean(a.url),
             }
             for a in apps
         ]) if apps else "[]",
         _json([
-            {"code": x["code"], "message": clean(x["message"]), "since": ts(x["since"])}
+            {"code": x.code, "message": clean(x.message), "since": ts(x.since)}
             for x in blockers
         ]) if blockers else "[]",
     )
@@ -150,8 +150,8 @@ USAGE = ("id", "day", "customer_id", "workspace_id", "user_id", "workspace_secon
 
 
 def usage_row(u: Wire) -> Row:
-    return (u["id"], u["day"], u["customer_id"], u["workspace_id"], u["user_id"],
-            u["workspace_seconds"], u["ai_credits_used"], u["cost_usd"], ts(u["updated_at"]))
+    return (u.id, day(u.day), u.customer_id, u.workspace_id, u.user_id,
+            u.workspace_seconds, u.ai_credits_used, u.cost_usd, ts(u.updated_at))
 
 
 USAGE_PERIOD = ("id", "day", "customer_id", "reconciliation", "provider_data_through",
@@ -159,8 +159,8 @@ USAGE_PERIOD = ("id", "day", "customer_id", "reconciliation", "provider_data_thr
 
 
 def usage_period_row(p: Wire) -> Row:
-    return (p["id"], p["day"], p["customer_id"], p["reconciliation"],
-            ts(p["provider_data_through"]), ts(p["updated_at"]))
+    return (p.id, day(p.day), p.customer_id, p.reconciliation,
+            ts(p.provider_data_through), ts(p.updated_at))
 
 
 AUDIT = ("id", "time", "actor_user_id", "actor_email", "customer_id", "action", "target_type",
@@ -169,9 +169,9 @@ AUDIT = ("id", "time", "actor_user_id", "actor_email", "customer_id", "action", 
 
 def audit_row(a: Wire) -> Row:
     return (
-        a["id"], ts(a["time"]), a["actor_user_id"], clean(a["actor_email"]), a["customer_id"],
-        clean(a["action"]), clean(a["target_type"]), a["target_id"], a["result"],
-        clean(a["detail"]), a["request_id"], ts(a["updated_at"]),
+        a.id, ts(a.time), a.actor_user_id, clean(a.actor_email), a.customer_id,
+        clean(a.action), clean(a.target_type), a.target_id, a.result,
+        clean(a.detail), a.request_id, ts(a.updated_at),
     )
 
 
@@ -217,20 +217,11 @@ def as_dict(resource: str, row: Row) -> dict[str, Any]:
     return dict(zip(COLUMNS[resource], row, strict=True))
 
 
-def make_rows(resource: str, items: Sequence[Any], chunk: int = 500) -> list[Row]:
-    """Cache rows of validated objects, through their JSON-shaped dicts ``chunk`` at a time:
-    a 5,000-object page's dicts all at once held ~20 MB more at the peak."""
-    make = ROW_MAKERS[resource]
-    rows: list[Row] = []
-    for start in range(0, len(items), chunk):
-        rows += map(make, wire_dicts(items[start:start + chunk]))
-    return rows
+def make_rows(resource: str, items: Sequence[Wire]) -> list[Row]:
+    """Cache rows of validated wire objects (see ``Wire``)."""
+    return list(map(ROW_MAKERS[resource], items))
 
 
-def wire_dicts(objects: Iterable[Any]) -> list[Wire]:
-    """Validated wire objects (pydantic models or ``api.bulk`` structs) as JSON-shaped dicts:
-    timestamps as RFC 3339 text, dates as ISO dates. Structs convert in one C call."""
-    items = list(objects)
-    if items and isinstance(items[0], BaseModel):
-        return [o.model_dump(mode="json") for o in items]
-    return msgspec.to_builtins(items)  # type: ignore[no-any-return]
+def day(value: Any) -> str:
+    """A date as cache text (``2026-11-24``): the decoder's text as sent, or a model's date."""
+    return value if type(value) is str else value.isoformat()  # type: ignore[no-any-return]

@@ -1,7 +1,7 @@
 """Cache timestamps: ISO 8601 UTC text with microseconds and a ``Z``, which sorts correctly.
 
-Kept apart from ``storage.rows`` (which imports pydantic and msgspec): the console's first paint
-reads freshness with these alone.
+Kept apart from ``storage.rows`` (row making): the console's first paint reads freshness with
+these alone.
 """
 
 from __future__ import annotations
@@ -30,13 +30,20 @@ def parse_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def ts(value: str | None) -> str | None:
-    """Canonical cache text of an RFC 3339 timestamp: UTC, microseconds, ``Z``."""
+def ts(value: str | datetime | None) -> str | None:
+    """Canonical cache text of an RFC 3339 timestamp (wire text, which the decoder checked) or
+    of a datetime: UTC, microseconds, ``Z``."""
     if value is None:
         return None
+    if type(value) is not str:
+        return iso(value)
     n = len(value)
-    if n == 20 and value[19] == "Z":  # 2026-11-24T09:14:00Z, what most servers send
+    if n == 20 and value[19] == "Z" and value[10] == "T":  # 2026-11-24T09:14:00Z, the usual
         return value[:19] + ".000000Z"
-    if n == 27 and value[26] == "Z" and value[19] == ".":
+    if n == 27 and value[26] == "Z" and value[19] == "." and value[10] == "T":
         return value
-    return iso(parse_iso(value))
+    # Offsets, other precisions, a space or lowercase separator: parsed as the decoder's
+    # check parsed them (msgspec rounds beyond microseconds, where Python truncates).
+    import msgspec
+
+    return iso(msgspec.convert(value, datetime))

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from ism_tui.api import bulk
 from ism_tui.api import models as m
 from ism_tui.text import clean
-from storage.rows import ROW_MAKERS, as_dict, wire_dicts
+from storage.rows import ROW_MAKERS, as_dict
 from storage.upsert import _chunks, upsert_rows
 
 TS = "2026-11-24T09:00:00Z"
@@ -24,8 +24,8 @@ def test_every_demo_object_makes_the_same_row_through_both_decoders(demo_world_s
     page = bulk.page_decoder(resource)(orjson.dumps({"items": objects, "next_after_id": None}))
     models = [m.LIST_RESOURCES[resource].model_validate(o) for o in objects]
     make = ROW_MAKERS[resource]
-    fast = [make(d) for d in wire_dicts(page.items)]
-    slow = [make(d) for d in wire_dicts(models)]
+    fast = [make(o) for o in page.items]
+    slow = [make(o) for o in models]
     assert fast == slow
 
 
@@ -36,10 +36,69 @@ def test_timestamps_become_one_sortable_text_whatever_the_offset() -> None:
         {"id": "b", "updated_at": "2026-11-24T09:00:00.000001Z", "time": TS, "action": "x"},
     ]}
     page = bulk.page_decoder("audit")(orjson.dumps(body))
-    rows = [as_dict("audit", ROW_MAKERS["audit"](d)) for d in wire_dicts(page.items)]
+    rows = [as_dict("audit", ROW_MAKERS["audit"](o)) for o in page.items]
     assert [r["updated_at"] for r in rows] == ["2026-11-24T09:00:00.000000Z",
                                                "2026-11-24T09:00:00.000001Z"]
     assert rows[0]["time"] == "2026-11-24T09:00:00.500000Z"
+
+
+@pytest.mark.parametrize("sent", [
+    "2026-11-24T09:00:00Z", "2026-11-24T09:00:00.123456Z", "2026-11-24t09:00:00z",
+    "2026-11-24 09:00:00Z", "2026-11-24T09:00:00.123456789Z", "2026-11-24T09:00:00.5-01:00",
+    "2026-11-24T09:00:00+05:30", "2026-11-24T09:00:00",
+])
+def test_timestamp_text_is_cached_as_the_datetime_it_spells(sent: str) -> None:
+    """The decoder keeps timestamps as the server's text; the cache gets the same canonical
+    text as it did from datetime objects (rounding beyond microseconds included)."""
+    import datetime as dt
+
+    import msgspec
+
+    body = {"items": [{"id": "w", "updated_at": sent, "created_at": sent,
+                       "latest_build": {"id": "b", "workspace_id": "w", "build_number": 1,
+                                        "transition": "start", "job_status": "running",
+                                        "created_at": sent},
+                       "create_blockers": [{"code": "billing_approval_missing", "since": sent}]}]}
+    page = bulk.page_decoder("workspaces")(orjson.dumps(body))
+    row = as_dict("workspaces", ROW_MAKERS["workspaces"](page.items[0]))
+    when = msgspec.convert(sent, dt.datetime)  # naive: taken as UTC, as before
+    when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+    text = when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert row["updated_at"] == row["created_at"] == row["build_created_at"] == text
+    assert orjson.loads(row["create_blockers"])[0]["since"] == text
+
+
+@pytest.mark.parametrize(("item", "where"), [
+    ({"created_at": "2026-13-24T09:00:00Z"}, "items.1.created_at"),
+    ({"last_used_at": "2026-02-30T09:00:00Z"}, "items.1.last_used_at"),
+    ({"latest_build": {"id": "b", "workspace_id": "w", "build_number": 1, "transition": "start",
+                       "job_status": "running", "created_at": TS,
+                       "started_at": "2026-11-24T25:00:00Z"}}, "items.1.latest_build.started_at"),
+    ({"create_blockers": [{"code": "billing_approval_missing"},
+                          {"code": "sso_incomplete", "since": "2026-11-24T09:00:61Z"}]},
+     "items.1.create_blockers.1.since"),
+    ({"updated_at": "2026-11-24T09:00Z"}, "items.1.updated_at"),
+])
+def test_a_timestamp_that_is_not_a_real_instant_is_a_contract_violation(item: dict[str, object],
+                                                                         where: str) -> None:
+    """Shaped like a timestamp is not enough: every one on the page must parse, wherever it
+    is nested, and the error names it."""
+    good = {"id": "w0", "updated_at": TS}
+    body = {"items": [good, {"id": "w1", "updated_at": TS, **item}]}
+    with pytest.raises(bulk.ValidationError) as err:
+        bulk.page_decoder("workspaces")(orjson.dumps(body))
+    assert bulk.error_location(err.value)[0] == where
+
+
+def test_dates_are_checked_too_beside_tombstones() -> None:
+    tomb = {"id": "u-0", "updated_at": TS, "deleted": True}
+    live = {"id": "u-1", "updated_at": TS, "day": "2026-11-01", "customer_id": "c",
+            "workspace_id": "w", "user_id": "u"}
+    page = bulk.page_decoder("usage")(orjson.dumps({"items": [tomb, live]}))
+    assert ROW_MAKERS["usage"](page.items[1])[1] == "2026-11-01"
+    with pytest.raises(bulk.ValidationError) as err:
+        bulk.page_decoder("usage")(orjson.dumps({"items": [tomb, {**live, "day": "2026-02-30"}]}))
+    assert bulk.error_location(err.value)[0] == "items.1.day"
 
 
 def test_tombstones_decode_even_where_live_objects_need_more_fields() -> None:
@@ -101,8 +160,9 @@ def test_made_rows_put_each_field_in_its_own_column(demo_world_session, resource
     table = RESOURCE_TABLES[resource].__table__  # type: ignore[attr-defined]
     assert set(COLUMNS[resource]) == {c.name for c in table.columns} - {"sync_gen"}
     objects = list(demo_world_session.collection(resource).values())
-    for wire in wire_dicts([m.LIST_RESOURCES[resource].model_validate(o) for o in objects]):
-        row = as_dict(resource, ROW_MAKERS[resource](wire))
+    for model in [m.LIST_RESOURCES[resource].model_validate(o) for o in objects]:
+        wire = model.model_dump(mode="json")
+        row = as_dict(resource, ROW_MAKERS[resource](model))
         for column, value in row.items():
             sent = wire.get(column)
             if column not in wire or isinstance(sent, list | dict):

@@ -357,7 +357,7 @@ def _store_result(engine: Any, plan: ActionPlan, result: m.ActionResult) -> None
     with engine.begin() as conn:
         if result.workspace is not None:
             upsert_rows(conn, "workspaces",
-                        [workspace_row(result.workspace.model_dump(mode="json"))])
+                        [workspace_row(result.workspace)])
         elif result.build is not None:
             b = result.build
             status = "canceling" if b.job_status == "canceling" else _BUILD_STATUS.get(
@@ -371,7 +371,7 @@ def _store_result(engine: Any, plan: ActionPlan, result: m.ActionResult) -> None
                  "c": iso(b.created_at), "s": iso(b.started_at), "d": iso(b.completed_at),
                  "status": status, "w": b.workspace_id})
         if result.invite is not None:
-            upsert_rows(conn, "invites", [invite_row(result.invite.model_dump(mode="json"))])
+            upsert_rows(conn, "invites", [invite_row(result.invite)])
             if plan.subject.kind == "invite" and result.invite.id != plan.subject.id:
                 conn.execute(text(
                     "UPDATE invites SET state='revoked', replaced_by=:new WHERE id=:old"),

@@ -6,14 +6,22 @@ OpenAPI schemas). For list pages, the hot path of every sync, this module derive
 lax number/string coercion like pydantic's default mode) and decodes page bytes straight into
 them: on the 100k scale scenario's 70 MB of workspace pages that is 0.35 s instead of 2.25 s
 for ``orjson.loads`` + pydantic. The objects answer the same attribute names as the models.
+
+Their timestamps and dates stay the RFC 3339 text the server sent, validated for the whole page
+in one ``msgspec.convert`` call: the row makers read attributes and write that text, where
+datetime objects had to be turned back into text (``msgspec.to_builtins`` dicts) first. For the
+100k workspaces that is ~30% less decode and row-making time. A page whose text does not parse
+is decoded again with datetime-typed structs, which name the field as before.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import types
 import typing
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -26,29 +34,34 @@ from ism_tui.api import models as m
 DecodeError = msgspec.DecodeError
 ValidationError = msgspec.ValidationError
 
-_STRUCTS: dict[type[BaseModel], Any] = {}
+_STRUCTS: dict[tuple[type[BaseModel], bool], Any] = {}
+_TEXT = {dt.datetime: str, dt.date: str}
 
 
-def _convert(annotation: Any) -> Any:
-    """A pydantic field annotation with every model replaced by its struct."""
+def _convert(annotation: Any, text: bool) -> Any:
+    """A pydantic field annotation with every model replaced by its struct (and, with
+    ``text``, every datetime and date by ``str``)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return struct_for(annotation)
+        return struct_for(annotation, text=text)
+    if text and annotation in _TEXT:
+        return _TEXT[annotation]
     origin = typing.get_origin(annotation)
     if origin is list:
-        return list[_convert(typing.get_args(annotation)[0])]  # type: ignore[misc]
+        return list[_convert(typing.get_args(annotation)[0], text)]  # type: ignore[misc]
     if origin in (typing.Union, types.UnionType):
-        return typing.Union[tuple(_convert(a) for a in typing.get_args(annotation))]  # noqa: UP007
+        return typing.Union[tuple(_convert(a, text) for a in typing.get_args(annotation))]  # noqa: UP007
     return annotation
 
 
-def struct_for(model: type[BaseModel]) -> Any:
-    """The ``msgspec.Struct`` type equivalent to a pydantic wire model (cached)."""
-    found = _STRUCTS.get(model)
+def struct_for(model: type[BaseModel], *, text: bool = True) -> Any:
+    """The ``msgspec.Struct`` type equivalent to a pydantic wire model (cached); with ``text``
+    (list pages) its timestamps and dates are the server's text, checked by ``page_decoder``."""
+    found = _STRUCTS.get((model, text))
     if found is not None:
         return found
     fields: list[Any] = []
     for name, info in model.model_fields.items():
-        kind = _convert(info.annotation)
+        kind = _convert(info.annotation, text)
         if info.default_factory is not None:
             factory = typing.cast(typing.Callable[[], Any], info.default_factory)
             fields.append((name, kind, msgspec.field(default_factory=factory)))
@@ -58,17 +71,61 @@ def struct_for(model: type[BaseModel]) -> Any:
             fields.append((name, kind, info.default))
     # gc=False: decoded JSON holds no reference cycles, and untracked objects spare the
     # cyclic collector from walking every row of every page.
-    struct = msgspec.defstruct(model.__name__, fields, kw_only=True, gc=False)
-    _STRUCTS[model] = struct
+    struct = msgspec.defstruct(model.__name__ + ("" if text else "Strict"), fields,
+                               kw_only=True, gc=False)
+    _STRUCTS[(model, text)] = struct
     return struct
+
+
+@dataclass
+class _Stamps:
+    """Where a model keeps its timestamps and dates, nested models included."""
+
+    stamps: list[str] = field(default_factory=list)
+    days: list[str] = field(default_factory=list)
+    one: list[tuple[str, _Stamps]] = field(default_factory=list)  # a nested model or None
+    many: list[tuple[str, _Stamps]] = field(default_factory=list)  # a list of models
+
+
+@cache
+def _stamps_of(model: type[BaseModel]) -> _Stamps:
+    found = _Stamps()
+    for name, info in model.model_fields.items():
+        args = typing.get_args(info.annotation) or (info.annotation,)
+        if typing.get_origin(info.annotation) is list:
+            inner = args[0]
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                if (sub := _stamps_of(inner)) != _Stamps():
+                    found.many.append((name, sub))
+            continue
+        for arg in args:
+            if arg is dt.datetime:
+                found.stamps.append(name)
+            elif arg is dt.date:
+                found.days.append(name)
+            elif isinstance(arg, type) and issubclass(arg, BaseModel):
+                if (sub := _stamps_of(arg)) != _Stamps():
+                    found.one.append((name, sub))
+    return found
+
+
+def _gather(objects: list[Any], where: _Stamps, stamps: list[Any], days: list[Any]) -> None:
+    for name in where.stamps:
+        stamps += [getattr(o, name) for o in objects]
+    for name in where.days:
+        days += [getattr(o, name) for o in objects]
+    for name, sub in where.one:
+        _gather([x for o in objects if (x := getattr(o, name)) is not None], sub, stamps, days)
+    for name, sub in where.many:
+        _gather([x for o in objects for x in getattr(o, name)], sub, stamps, days)
 
 
 TOMBSTONE_FIELDS = frozenset({"id", "updated_at", "deleted"})
 
 
-def _page_struct(resource: str, *, tombstone_safe: bool) -> Any:
+def _page_struct(resource: str, *, tombstone_safe: bool, text: bool) -> Any:
     model = m.LIST_RESOURCES[resource]
-    item = struct_for(model)
+    item = struct_for(model, text=text)
     if tombstone_safe:
         # Every field a tombstone omits becomes optional (UNSET); live items are checked after.
         fields: list[Any] = []
@@ -81,7 +138,7 @@ def _page_struct(resource: str, *, tombstone_safe: bool) -> Any:
                 fields.append((f.name, f.type))
             else:
                 fields.append((f.name, f.type, f.default))
-        item = msgspec.defstruct(f"{model.__name__}OrTombstone", fields, kw_only=True,
+        item = msgspec.defstruct(f"{item.__name__}OrTombstone", fields, kw_only=True,
                                  gc=False)
     items: Any = list[item]  # type: ignore[valid-type]
     return msgspec.defstruct(f"{item.__name__}Page",
@@ -93,26 +150,59 @@ def _page_struct(resource: str, *, tombstone_safe: bool) -> Any:
 def page_decoder(resource: str) -> Callable[[bytes], Any]:
     """Decoder of one list page ``{"items": [...], "next_after_id": ...}`` of ``resource``.
 
-    Items are the resource or a tombstone (``{"id", "updated_at", "deleted": true}``). Most
-    resources' fields all have defaults, so one decoder takes both; for those with required
-    fields (usage, audit) a page holding tombstones is decoded again with those fields optional
-    and each live item checked for them.
+    Items are the resource or a tombstone (``{"id", "updated_at", "deleted": true}``), with
+    their timestamps and dates as the server's RFC 3339 text (checked here, for the whole page).
+    Most resources' fields all have defaults, so one decoder takes both; for those with
+    required fields (usage, audit) a page holding tombstones is decoded again with those fields
+    optional and each live item checked for them.
     """
-    strict = msgspec.json.Decoder(_page_struct(resource, tombstone_safe=False), strict=False)
-    required = [f.name for f in msgspec.structs.fields(struct_for(m.LIST_RESOURCES[resource]))
-                if f.required and f.name not in TOMBSTONE_FIELDS]
+    fast = _items_decoder(resource, text=True)
+    where = _stamps_of(m.LIST_RESOURCES[resource])
+
+    def decode(content: bytes) -> Any:
+        page = fast(content)
+        stamps: list[Any] = []
+        days: list[Any] = []
+        _gather(page.items, where, stamps, days)
+        try:
+            _check_text(stamps, days)
+        except msgspec.ValidationError:
+            # A tombstone's missing fields (UNSET) are not timestamps to check.
+            try:
+                _check_text([x for x in stamps if x is not msgspec.UNSET],
+                            [x for x in days if x is not msgspec.UNSET])
+            except msgspec.ValidationError as exc:
+                # Which field: the datetime-typed decoder says, as it did before text stamps.
+                _items_decoder(resource, text=False)(content)
+                raise exc from None
+        return page
+    return decode
+
+
+def _check_text(stamps: list[Any], days: list[Any]) -> None:
+    msgspec.convert(stamps, list[dt.datetime | None])
+    msgspec.convert(days, list[dt.date | None])
+
+
+@cache
+def _items_decoder(resource: str, *, text: bool) -> Callable[[bytes], Any]:
+    strict = msgspec.json.Decoder(_page_struct(resource, tombstone_safe=False, text=text),
+                                  strict=False)
+    required = [f.name for f in msgspec.structs.fields(
+        struct_for(m.LIST_RESOURCES[resource], text=text))
+        if f.required and f.name not in TOMBSTONE_FIELDS]
     if not required:
         return strict.decode
-    lenient = msgspec.json.Decoder(_page_struct(resource, tombstone_safe=True), strict=False)
+    lenient = msgspec.json.Decoder(_page_struct(resource, tombstone_safe=True, text=text),
+                                   strict=False)
 
     def decode(content: bytes) -> Any:
         try:
             return strict.decode(content)
-        except msgspec.ValidationError as first:
-            try:
-                page = lenient.decode(content)
-            except msgspec.ValidationError:
-                raise first from None
+        except msgspec.ValidationError:
+            # Anything the lenient decoder refuses is wrong whatever the tombstones (it only
+            # makes fields optional), and it may lie past the first tombstone.
+            page = lenient.decode(content)
             for i, item in enumerate(page.items):
                 missing = [] if item.deleted else [
                     f for f in required if getattr(item, f) is msgspec.UNSET]

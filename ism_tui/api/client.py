@@ -58,7 +58,8 @@ class PageResult:
     """One keyset page: live objects, tombstone ids, and where the next page starts.
 
     ``items`` are the fast decoder's structs (``api.bulk``): the same attribute names and
-    values as the resource's pydantic model.
+    values as the resource's pydantic model, but timestamps and dates are the RFC 3339 text
+    the server sent (checked by the decoder).
     """
 
     items: list[Any]

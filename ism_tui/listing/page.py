@@ -5,10 +5,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from operator import itemgetter
+from typing import TYPE_CHECKING
 
-from storage.rows import make_rows
-from storage.stamps import iso
+from storage.rows import COLUMNS, make_rows
+from storage.stamps import iso, ts
 
 if TYPE_CHECKING:
     from ism_tui.api.client import ConsoleClient, PageResult
@@ -29,20 +30,16 @@ class ListedPage:
     served_at: str | None
 
 
-def page_facts(page: PageResult) -> tuple[int, list[str], str | None, str | None, str | None]:
+def page_facts(resource: str, page: PageResult, rows: Sequence[Row] | None = None
+               ) -> tuple[int, list[str], str | None, str | None, str | None]:
     """What a ``ListedPage`` holds besides its rows: object count, tombstones, next keyset,
-    newest ``updated_at`` and the server's clock, all as cache text."""
-    return (len(page.items), page.deleted, page.next_after_id, _newest(page.items),
-            iso(page.served_at))
-
-
-def _newest(items: Sequence[Any]) -> str | None:
-    if not items:
-        return None
-    try:
-        return iso(max(item.updated_at for item in items))
-    except TypeError:  # naive and aware timestamps mixed: compare them as cache text
-        return max(str(iso(item.updated_at)) for item in items)
+    newest ``updated_at`` and the server's clock, all as cache text. ``rows``: the page's
+    made rows, if made already (their ``updated_at`` is cache text already)."""
+    if rows is not None:
+        newest = max(map(itemgetter(COLUMNS[resource].index("updated_at")), rows), default=None)
+    else:
+        newest = max(map(ts, (item.updated_at for item in page.items)), default=None)
+    return (len(page.items), page.deleted, page.next_after_id, newest, iso(page.served_at))
 
 
 async def local_page(client: ConsoleClient, resource: str, *, after_id: str | None,
@@ -50,4 +47,5 @@ async def local_page(client: ConsoleClient, resource: str, *, after_id: str | No
     """One page listed in this process (its rows are made later, by the writer)."""
     page = await client.page(resource, after_id=after_id, updated_since=updated_since,
                              limit=limit)
-    return ListedPage(functools.partial(make_rows, resource, page.items), *page_facts(page))
+    return ListedPage(functools.partial(make_rows, resource, page.items),
+                      *page_facts(resource, page))

@@ -98,8 +98,8 @@ class _Listings:
                 async for page in self._client.iter_pages(resource, after_id=after_id,
                                                           limit=self._limit):
                     await self._acks[resource].acquire()
-                    meta = (protocol.PAGE, *page_facts(page))
                     rows = make_rows(resource, page.items)
+                    meta = (protocol.PAGE, *page_facts(resource, page, rows))
                     del page  # the decoded objects go before the rows are serialized
                     send(resource, meta, rows)
                     del rows
