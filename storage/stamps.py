@@ -35,7 +35,7 @@ def ts(value: str | datetime | None) -> str | None:
     of a datetime: UTC, microseconds, ``Z``."""
     if value is None:
         return None
-    if type(value) is not str:
+    if not isinstance(value, str):
         return iso(value)
     n = len(value)
     if n == 20 and value[19] == "Z" and value[10] == "T":  # 2026-11-24T09:14:00Z, the usual

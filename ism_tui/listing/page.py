@@ -38,7 +38,7 @@ def page_facts(resource: str, page: PageResult, rows: Sequence[Row] | None = Non
     if rows is not None:
         newest = max(map(itemgetter(COLUMNS[resource].index("updated_at")), rows), default=None)
     else:
-        newest = max(map(ts, (item.updated_at for item in page.items)), default=None)
+        newest = max([t for item in page.items if (t := ts(item.updated_at))], default=None)
     return (len(page.items), page.deleted, page.next_after_id, newest, iso(page.served_at))
 
 
