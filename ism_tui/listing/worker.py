@@ -105,9 +105,10 @@ class _Listings:
                     del rows
                     # Each response leaves reference cycles holding its body (~3.5 MB): with
                     # the raised threshold they waited for a rare full collection, and the
-                    # process peaked at ~140 MB instead of ~75. Imports are frozen, so a full
-                    # collection walks only this page's leftovers.
-                    gc.collect()
+                    # process peaked at ~140 MB instead of ~75. They are this page's (~90
+                    # objects), so the young generations hold them: 2.1 ms a page instead of
+                    # 3.5-5 ms for a full collection, which also walks the long-lived objects.
+                    gc.collect(1)
             send(resource, (protocol.END,))
         except ApiError as exc:
             send(resource, (protocol.ERROR, type(exc).__name__, exc.message, exc.status,
