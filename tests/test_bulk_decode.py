@@ -90,6 +90,25 @@ def test_a_timestamp_that_is_not_a_real_instant_is_a_contract_violation(item: di
     assert bulk.error_location(err.value)[0] == where
 
 
+def test_a_timestamp_shape_the_page_check_cannot_see_is_refused_up_front() -> None:
+    """A model holding timestamps where the page check does not look (here a list of them)
+    fails when its decoder is made, rather than letting their text through unchecked."""
+    import datetime as dt
+
+    from pydantic import BaseModel
+
+    class Odd(BaseModel):
+        seen_at: list[dt.datetime] = []
+
+    class Fine(BaseModel):
+        names: list[str] = []
+        build: m.Build | None = None
+
+    with pytest.raises(TypeError, match=r"Odd\.seen_at"):
+        bulk._stamps_of(Odd)
+    assert bulk._stamps_of(Fine).one[0][0] == "build"
+
+
 def test_dates_are_checked_too_beside_tombstones() -> None:
     tomb = {"id": "u-0", "updated_at": TS, "deleted": True}
     live = {"id": "u-1", "updated_at": TS, "day": "2026-11-01", "customer_id": "c",
