@@ -175,8 +175,10 @@ class BuildLogRow(SQLModel, table=True):
 class UsageRowTable(SQLModel, table=True):
     __tablename__ = "usage"
     __table_args__ = (
-        # the only reads of usage are the roll-ups', a day at a time (storage.usage_rollups)
-        Index("ix_usage_day", "day"),
+        # the only reads of usage are the roll-ups', a day at a time (storage.usage_rollups);
+        # a day's rows come in customer order, so its totals need no sort (the 100k scale
+        # cache's totals: 0.07-0.09 s instead of 0.11-0.14 s; the index builds 0.01 s slower)
+        Index("ix_usage_day", "day", "customer_id"),
     )
     id: str = Field(primary_key=True)
     day: str = ""

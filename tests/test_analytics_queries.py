@@ -314,3 +314,19 @@ def test_first_refresh_of_totals_defers_a_full_ranking_build(tmp_path,
             == [(0,)]
     finally:
         engine.dispose()
+
+
+def test_a_days_totals_read_the_day_in_customer_order_without_a_sort(demo_engine) -> None:
+    """The totals are summed a day at a time off the day index: its rows come in customer
+    order, so no temporary sort is built (one per day, on every refresh)."""
+    from storage.usage_rollups import _DAY_TOTALS
+
+    select = _DAY_TOTALS[1][_DAY_TOTALS[1].index("SELECT"):]
+    raw = demo_engine.raw_connection()
+    try:
+        plan = [row[3] for row in raw.driver_connection.execute(
+            f"EXPLAIN QUERY PLAN {select}", ("2026-11-01",))]
+    finally:
+        raw.close()
+    assert any("ix_usage_day" in step for step in plan), plan
+    assert not any("TEMP B-TREE" in step for step in plan), plan
