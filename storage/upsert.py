@@ -22,6 +22,13 @@ from storage.bulk_indexes import has_indexes
 from storage.rows import COLUMNS, Row
 from storage.schema import RESOURCE_TABLES
 
+# sqlite3 binds int, float and str as they are, but a None only after asking its adapter
+# registry and then the object (``__adapt__``, ``__conform__``): ~560 ns a value against ~50 ns
+# for an int. An adapter registered for None that answers None (a C callable: no Python frame)
+# brings it to ~210 ns, for the same SQL NULL. A first load binds ~250k Nones for 100k
+# workspaces: their inserts took 0.55-0.58 s instead of 0.59-0.83 s (three alternations).
+sqlite3.register_adapter(type(None), {}.get)  # type: ignore[arg-type]  # dict.get: overloaded
+
 
 @cache
 def _columns(resource: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:

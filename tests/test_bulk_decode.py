@@ -212,3 +212,16 @@ def test_dict_rows_still_upsert_with_defaults(demo_engine) -> None:
         upsert_rows(conn, "targets", [{"id": "tgt-new", "name": "New", "updated_at": TS}])
         got = conn.execute(text("SELECT name, state, updated_at FROM targets WHERE id = 'tgt-new'"))
         assert got.one() == ("New", "available", TS)
+
+
+def test_none_still_binds_as_sql_null(demo_engine) -> None:
+    """The upsert module registers an adapter for None (a faster bind): it must still be NULL,
+    for the upsert and for every other statement."""
+    import storage.upsert  # noqa: F401  (registers it)
+
+    with demo_engine.begin() as conn:
+        upsert_rows(conn, "targets", [{"id": "tgt-null", "name": "N", "updated_at": TS,
+                                       "state_reason": None}])
+        got = conn.execute(text("SELECT typeof(state_reason), typeof(:v) FROM targets "
+                                "WHERE id = 'tgt-null'"), {"v": None}).one()
+    assert tuple(got) == ("null", "null")
