@@ -100,9 +100,9 @@ def _stamps_of(model: type[BaseModel]) -> _Stamps:
                 continue
             args = (list[inner],)  # type: ignore[valid-type]
         for arg in args:
-            if arg is dt.datetime and name not in found.stamps:
+            if arg is dt.datetime:
                 found.stamps.append(name)
-            elif arg is dt.date and name not in found.days:
+            elif arg is dt.date:
                 found.days.append(name)
             elif isinstance(arg, type) and issubclass(arg, BaseModel):
                 if (sub := _stamps_of(arg)) != _Stamps():

@@ -30,8 +30,9 @@ from ism_tui.text import one_line
 
 log = logging.getLogger("ism_tui.api")
 # Pages a resource may be listed ahead of its writer, so the second phase is listed while the
-# writer rebuilds the workspace indexes (~0.7 s). 8 was no faster on the 100k sync, and each
-# 5,000-row page waits serialized (~2 MB) in both processes.
+# writer rebuilds the workspace indexes (~0.7 s). 8 was no faster on the 100k sync, nor was 12
+# (20 alternating syncs each: medians 3.30 s with 4, 3.29 s with 12), and each 5,000-row page
+# waits serialized (~2 MB) in both processes.
 CREDITS = 4
 _ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding ism_tui/ and storage/
 WORKER = "ism_tui.listing.worker"
