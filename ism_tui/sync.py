@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ism_tui.listing.sources import PageSources
     from ism_tui.services import Services
     from storage.checkpoint import Checkpointer
+    from storage.page_tables import PageTable
     from storage.rows import Row
     from storage.sync_state import SyncStateRow
 
@@ -88,12 +89,17 @@ def _open_writer(engine: Engine) -> None:
 
 
 def _close_writer(engine: Engine) -> None:
+    from storage.page_tables import release
+
     with _WRITE_LOCK:
         checkpointer = _CHECKPOINTERS.pop(id(engine), None)
         if checkpointer is not None:
             checkpointer.stop()
         conn = _WRITERS.pop(id(engine), None)
         if conn is not None:
+            raw = conn.connection.driver_connection
+            if raw is not None:
+                release(raw)
             conn.close()
 
 NOT_PERMITTED = "not permitted for this role"
@@ -214,18 +220,20 @@ async def _run(services: Services, report: SyncReport, names: list[str], full: b
             if len(phases) > 1:
                 # Once workspaces are listed, the listing process starts on the second phase,
                 # a few pages ahead of its writes: that listing overlaps the end of the first
-                # phase here (the workspace indexes' rebuild).
+                # phase here (the workspace indexes' rebuild). Its pages come as page tables
+                # (``_sync_resource``).
                 sources.prefetch_after("workspaces", [
                     (n, _resume_point(states[n])) for n in phases[1] if n in full_names])
 
-            async def one(name: str) -> ResourceReport:
+            async def one(name: str, tables: bool) -> ResourceReport:
                 async with bound:
                     return await _sync_resource(services, sources, name, states[name], full,
-                                                emit)
+                                                emit, tables=tables)
 
             try:
-                for phase in phases:
-                    report.resources += await asyncio.gather(*(one(n) for n in phase))
+                for number, phase in enumerate(phases):
+                    report.resources += await asyncio.gather(*(one(n, number > 0)
+                                                               for n in phase))
             finally:
                 await sources.aclose()
             report.resources.sort(key=lambda r: names.index(r.resource))
@@ -327,7 +335,10 @@ def after_sync(engine: Engine, reports: Sequence[ResourceReport]) -> None:
 
 
 async def _sync_resource(services: Services, sources: PageSources, resource: str,
-                         state: SyncStateRow, full: bool, emit: ProgressFn) -> ResourceReport:
+                         state: SyncStateRow, full: bool, emit: ProgressFn, *,
+                         tables: bool = False) -> ResourceReport:
+    """``tables``: a listing process ships this pass's pages as ``storage.page_tables``
+    databases (the second phase's passes: there the writer, not the listing, sets the pace)."""
     engine = services.engine
     resuming = bool(state.full_sync_id)
     mode = "full" if full or _full_pass(state) else "incremental"
@@ -372,7 +383,7 @@ async def _sync_resource(services: Services, sources: PageSources, resource: str
     try:
         try:
             async with contextlib.aclosing(sources.pages(
-                    resource, after_id=after_id, updated_since=since)) as pages:
+                    resource, after_id=after_id, updated_since=since, tables=tables)) as pages:
                 async for page in pages:
                     if first_page:
                         first_page = False
@@ -450,7 +461,7 @@ def _mark_start(engine: Engine, resource: str, gen: str, after_id: str | None) -
                     last_attempt_at=_now())
 
 
-def _write_page(engine: Engine, resource: str, rows: Callable[[], list[Row]],
+def _write_page(engine: Engine, resource: str, rows: Callable[[], list[Row] | PageTable],
                 deleted: list[str], gen: str | None, resume_after: str | None, *,
                 only_changed: bool = False) -> list[str]:
     """One page in one transaction: rows, tombstones, and (full sync) the resume point.

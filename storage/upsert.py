@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from itertools import chain
 from typing import Any
@@ -19,6 +19,8 @@ from pydantic_core import PydanticUndefined
 from sqlalchemy import Connection
 
 from storage.bulk_indexes import has_indexes
+from storage.page_tables import PageTable, chunks
+from storage.page_tables import load as load_page
 from storage.rows import COLUMNS, Row
 from storage.schema import RESOURCE_TABLES
 
@@ -51,29 +53,6 @@ def _defaults(resource: str) -> dict[str, Any]:
     return out
 
 
-# Rows per INSERT statement: a power of two, bounded by SQLite's host-parameter limit (32766
-# since 3.32). A page is cut into chunks of the largest such size, and the remainder into
-# smaller powers of two, so each table prepares at most 7 statement shapes. Preparing a
-# multi-row VALUES grows faster than its rows (workspaces, SQLite 3.40: 256 rows 63 ms,
-# 128 rows 16 ms, 64 rows 4.4 ms) while running one costs the same per row (~3 us): 64 spares
-# each process's first sync ~80 ms per table, which an incremental sync felt.
-_MAX_PARAMS = 32_000
-_MAX_ROWS = 64
-
-
-def _chunks(n: int, width: int) -> Iterator[tuple[int, int]]:
-    """(start, size) pieces of ``n`` rows, sizes powers of two <= the parameter limit."""
-    size = _MAX_ROWS
-    while size * width > _MAX_PARAMS and size > 1:
-        size //= 2
-    start = 0
-    while start < n:
-        while size > n - start:
-            size //= 2
-        yield start, size
-        start += size
-
-
 def _column_list(resource: str) -> str:
     """The columns a made row binds, in order, then ``sync_gen`` (if the table has it)."""
     _, cols, _ = _columns(resource)
@@ -84,30 +63,25 @@ def _column_list(resource: str) -> str:
 
 
 @cache
-def _insert_sql(resource: str, n_rows: int, into: str) -> str:
-    """``INSERT INTO into`` of ``n_rows`` rows of ``COLUMNS[resource]`` from ``?2`` on; the
-    table's ``sync_gen`` (if any) is ``?1``, bound once per statement rather than per row."""
+def _insert_sql(resource: str, n_rows: int, into: str, tail: str = "") -> str:
+    """``INSERT INTO into`` of ``n_rows`` rows of ``COLUMNS[resource]`` from ``?2`` on, then
+    ``tail``; the table's ``sync_gen`` (if any) is ``?1``, bound once per statement rather than
+    per row."""
     _, cols, _ = _columns(resource)
     width = len(COLUMNS[resource])
     gen = ["?1"] if "sync_gen" in cols else []
     values = ", ".join(
         "(" + ", ".join([f"?{2 + r * width + i}" for i in range(width)] + gen) + ")"
         for r in range(n_rows))
-    return f"INSERT INTO {into} ({_column_list(resource)}) VALUES {values}"
+    return f"INSERT INTO {into} ({_column_list(resource)}) VALUES {values} {tail}"
 
 
+@cache
 def _on_conflict(resource: str) -> str:
     _, cols, keys = _columns(resource)
     updates = ", ".join(f'"{c}"=excluded."{c}"' for c in cols if c not in keys)
     conflict = ", ".join(f'"{k}"' for k in keys)
     return f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
-
-
-@cache
-def _upsert_sql(resource: str, n_rows: int) -> str:
-    name, _, _ = _columns(resource)
-    table = f'"{name}"'
-    return f"{_insert_sql(resource, n_rows, table)} {_on_conflict(resource)}"
 
 
 @cache
@@ -153,8 +127,8 @@ def _staged_sql(resource: str, full: bool) -> tuple[str, str, str, str, str]:
             upsert, f"DELETE FROM {stage}")
 
 
-def _upsert_staged(raw: sqlite3.Connection, resource: str, tuples: Sequence[Row],
-                   sync_gen: str | None, *, full: bool) -> list[str]:
+def _upsert_staged(raw: sqlite3.Connection, resource: str, fill: Callable[[str], None], *,
+                   full: bool) -> list[str]:
     """Upsert that leaves unchanged index entries alone; returns the changed ids of an
     incremental page (a full sync's re-listing reports none).
 
@@ -168,8 +142,7 @@ def _upsert_staged(raw: sqlite3.Connection, resource: str, tuples: Sequence[Row]
     stage, create, update, upsert, clear = _staged_sql(resource, full)
     raw.execute(create)
     try:
-        _insert_chunks(raw, resource, tuples, sync_gen,
-                       lambda size: _insert_sql(resource, size, stage))
+        fill(stage)
         if full:
             raw.execute(update)
             raw.execute(upsert)
@@ -185,7 +158,7 @@ def _insert_chunks(raw: sqlite3.Connection, resource: str, tuples: Sequence[Row]
                    sync_gen: str | None, sql: Callable[[int], str]) -> None:
     """``tuples`` in multi-row statements (``sql(size)``), ``sync_gen`` bound once each."""
     _, cols, _ = _columns(resource)
-    for start, size in _chunks(len(tuples), len(cols)):
+    for start, size in chunks(len(tuples), len(cols)):
         params = [sync_gen]
         params.extend(chain.from_iterable(tuples[start:start + size]))
         raw.execute(sql(size), params)
@@ -205,10 +178,33 @@ def _as_rows(resource: str, rows: Sequence[Row | dict[str, Any]]) -> Sequence[Ro
     return [get(template | row) for row in rows]  # type: ignore[operator]
 
 
+def _filler(raw: sqlite3.Connection, resource: str, rows: Sequence[Row | dict[str, Any]]
+            | PageTable, sync_gen: str | None) -> Callable[..., None]:
+    """``fill(table, tail="")``: inserts the page's rows into ``table`` (``sync_gen`` bound once
+    per statement), each statement ending with ``tail`` (an ``ON CONFLICT`` clause)."""
+    if isinstance(rows, PageTable):
+        source = load_page(raw, rows)
+        made = ", ".join(f'"{c}"' for c in COLUMNS[resource])
+        gen = ", ?1" if "sync_gen" in _columns(resource)[1] else ""
+
+        def copy(table: str, tail: str = "") -> None:
+            # WHERE true: an upsert's SELECT needs one, or ON CONFLICT parses as a join's
+            raw.execute(f"INSERT INTO {table} ({_column_list(resource)}) "
+                        f"SELECT {made}{gen} FROM {source} WHERE true {tail}",
+                        (sync_gen,) if gen else ())
+        return copy
+    tuples = _as_rows(resource, rows)
+
+    def insert(table: str, tail: str = "") -> None:
+        _insert_chunks(raw, resource, tuples, sync_gen,
+                       lambda size: _insert_sql(resource, size, table, tail))
+    return insert
+
+
 def upsert_rows(
     conn: Connection,
     resource: str,
-    rows: Sequence[Row | dict[str, Any]],
+    rows: Sequence[Row | dict[str, Any]] | PageTable,
     deleted_ids: Iterable[str] = (),
     sync_gen: str | None = None,
     *,
@@ -235,14 +231,13 @@ def upsert_rows(
     changed: list[str] = []
     only_changed = only_changed and "updated_at" in cols
     if rows:
-        tuples = _as_rows(resource, rows)
+        fill = _filler(raw, resource, rows, sync_gen)
         if only_changed:
-            changed = _upsert_staged(raw, resource, tuples, sync_gen, full=False)
+            changed = _upsert_staged(raw, resource, fill, full=False)
         elif sync_gen is not None and has_indexes(raw, name):
-            _upsert_staged(raw, resource, tuples, sync_gen, full=True)
+            _upsert_staged(raw, resource, fill, full=True)
         else:
-            _insert_chunks(raw, resource, tuples, sync_gen,
-                           lambda size: _upsert_sql(resource, size))
+            fill(f'"{name}"', _on_conflict(resource))
     ids = [(i,) for i in deleted_ids]
     if ids:
         raw.executemany(f'DELETE FROM "{name}" WHERE id = ?', ids)

@@ -21,6 +21,10 @@ class Listing:
     def pages_listed(self) -> int:
         return sum(p.pages_listed for p in self.processes)
 
+    @property
+    def tables_listed(self) -> int:
+        return sum(p.tables_listed for p in self.processes)
+
 
 def use_listing(monkeypatch: pytest.MonkeyPatch, where: str) -> Listing:
     listing = Listing(where)

@@ -10,8 +10,9 @@ from sqlalchemy import text
 from ism_tui.api import bulk
 from ism_tui.api import models as m
 from ism_tui.text import clean
+from storage.page_tables import chunks
 from storage.rows import ROW_MAKERS, as_dict
-from storage.upsert import _chunks, upsert_rows
+from storage.upsert import upsert_rows
 
 TS = "2026-11-24T09:00:00Z"
 
@@ -146,7 +147,7 @@ def test_contract_violations_name_the_field(body: object, where: str) -> None:
 
 @pytest.mark.parametrize("n", [0, 1, 255, 256, 257, 1000, 5000])
 def test_chunks_cover_every_row_once_with_few_statement_shapes(n: int) -> None:
-    pieces = list(_chunks(n, 28))
+    pieces = list(chunks(n, 28))
     assert sum(size for _, size in pieces) == n
     assert [start for start, _ in pieces] == [sum(s for _, s in pieces[:i])
                                               for i in range(len(pieces))]

@@ -62,6 +62,9 @@ def test_the_listing_process_writes_exactly_what_a_sync_in_one_process_writes(
     assert report.ok, report.errors
     # all but the first page of the first long pass and one-page passes listed before it
     assert sum(r.pages for r in report.resources) - 4 <= listing.pages_listed
+    # the second phase's pages came as page tables: all of usage's, at least
+    usage = next(r for r in report.resources if r.resource == "usage")
+    assert usage.pages <= listing.tables_listed < listing.pages_listed
     for resource in TABLES:
         table = table_name(resource)
         assert table_rows(there, table) == table_rows(here, table) != [], table
@@ -202,7 +205,7 @@ class _HandsOverAfter:
         self.calls += 1
         return self.calls > self.local
 
-    def listing(self, resource: str, *, after_id: str | None) -> Any:
+    def listing(self, resource: str, *, after_id: str | None, tables: bool = False) -> Any:
         self.asked.append(after_id)
         client, limit = self.client, self.limit
 

@@ -13,6 +13,7 @@ from storage.stamps import iso, ts
 
 if TYPE_CHECKING:
     from ism_tui.api.client import ConsoleClient, PageResult
+    from storage.page_tables import PageTable
     from storage.rows import Row
 
 
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
 class ListedPage:
     """A page's cache rows (made on demand, in the writer thread), tombstones and keyset."""
 
-    rows: Callable[[], list[Row]]
+    # the rows, or a database of them (``storage.page_tables``), as the upsert takes either
+    rows: Callable[[], list[Row] | PageTable]
     count: int
     deleted: list[str]
     next_after_id: str | None

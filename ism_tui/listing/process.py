@@ -27,13 +27,15 @@ from ism_tui.api.client import ClientOptions
 from ism_tui.listing import protocol
 from ism_tui.listing.page import ListedPage
 from ism_tui.text import one_line
+from storage.page_tables import PageTable
 
 log = logging.getLogger("ism_tui.api")
-# Pages a resource may be listed ahead of its writer, so the second phase is listed while the
-# writer rebuilds the workspace indexes (~0.7 s). 8 was no faster on the 100k sync, nor was 12
-# (20 alternating syncs each: medians 3.30 s with 4, 3.29 s with 12), and each 5,000-row page
-# waits serialized (~2 MB) in both processes.
-CREDITS = 4
+# How far a resource's listing may run ahead of its writer, in frames' bytes: the second
+# phase is listed while the writer rebuilds the workspace indexes (~0.7 s), and its pages wait
+# serialized in both processes meanwhile. 8 MiB is ~4 workspace pages (as rows) or ~13 of
+# usage (as page tables, which the writer takes fast: there the listing had set the pace, and
+# 16 usage pages ahead instead of 4 brought the second phase from 0.8-0.9 s to ~0.5 s).
+AHEAD_BYTES = 8 << 20
 _ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding ism_tui/ and storage/
 WORKER = "ism_tui.listing.worker"
 
@@ -81,6 +83,7 @@ class ListingProcess:
         self._ready = False
         self._death: tuple[tuple[Any, ...], bytes] | None = None
         self.pages_listed = 0
+        self.tables_listed = 0  # of which page tables
         self.pid = proc.pid
         self._reader = threading.Thread(target=self._read, name="listing-frames", daemon=True)
         self._reader.start()
@@ -99,7 +102,7 @@ class ListingProcess:
                "connect_timeout": options.connect_timeout,
                "read_timeout": options.read_timeout,
                "retry": dataclasses.asdict(options.retry),
-               "concurrency": concurrency, "limit": limit, "credits": CREDITS}
+               "concurrency": concurrency, "limit": limit, "ahead_bytes": AHEAD_BYTES}
         listing = cls(proc, options.profile)
         listing._send(protocol.command("job", resource="", **job))
         return listing
@@ -109,12 +112,16 @@ class ListingProcess:
         """The child is up (and not dead): a listing asked for now starts at once."""
         return self._ready and self._death is None
 
-    def listing(self, resource: str, *, after_id: str | None) -> ProcessListing:
-        """Start listing ``resource`` from ``after_id``."""
+    def listing(self, resource: str, *, after_id: str | None,
+                tables: bool = False) -> ProcessListing:
+        """Start listing ``resource`` from ``after_id``; ``tables``: its pages' rows come as
+        ``storage.page_tables`` databases (the writer copies them in SQLite) rather than as
+        rows (which the writer binds, but which cost the child less to make)."""
         queue = self._queues[resource] = asyncio.Queue()
         if self._death is not None:
             queue.put_nowait(self._death)
-        self._send(protocol.command("list", resource=resource, after_id=after_id))
+        self._send(protocol.command("list", resource=resource, after_id=after_id,
+                                    tables=tables))
         return ProcessListing(self, resource)
 
     async def close(self) -> None:
@@ -192,7 +199,8 @@ class ListingProcess:
         if resource:
             found = self._queues.get(resource)
             if found is not None:
-                self.pages_listed += meta[0] == protocol.PAGE
+                self.pages_listed += meta[0] in (protocol.PAGE, protocol.TABLE)
+                self.tables_listed += meta[0] == protocol.TABLE
                 found.put_nowait((meta, rows))
             return
         self._death = (meta, rows)
@@ -226,11 +234,12 @@ class ProcessListing:
             while True:
                 meta, rows = await queue.get()
                 kind = meta[0]
-                if kind == protocol.PAGE:
+                if kind == protocol.PAGE or kind == protocol.TABLE:
                     owner._send(protocol.command("ack", resource=resource))
                     _, count, deleted, next_after_id, newest, served_at = meta
-                    yield ListedPage(functools.partial(protocol.load_rows, rows), count, deleted,
-                                     next_after_id, newest, served_at)
+                    made = (functools.partial(protocol.load_rows, rows) if kind == protocol.PAGE
+                            else functools.partial(PageTable, rows, count))
+                    yield ListedPage(made, count, deleted, next_after_id, newest, served_at)
                 elif kind == protocol.END:
                     self._done = True
                     return

@@ -1,13 +1,14 @@
 """Frames between a sync and its listing process.
 
 The sync sends the job, then commands, as JSON lines on the child's stdin:
-``{"op": "list", "resource", "after_id"}``,
-``{"op": "ack", "resource"}`` (one page taken: the child may list one more) and
+``{"op": "list", "resource", "after_id", "tables"}`` (``tables``: pages as ``TABLE`` frames),
+``{"op": "ack", "resource"}`` (one page taken: the child may list further ahead) and
 ``{"op": "cancel", "resource"}``. Closing stdin ends the child.
 
 The child answers with binary frames on its stdout: a header, the resource name (empty for the
-process's own messages), a meta tuple and, for pages, the rows, both in ``marshal`` format. Rows
-stay serialized until the writer thread needs them.
+process's own messages), a meta tuple in ``marshal`` format and, for pages, the rows: in
+``marshal`` format (``PAGE``), or as a serialized ``storage.page_tables`` database (``TABLE``).
+Rows stay serialized until the writer thread needs them.
 
 Why marshal: rows are tuples of str, int, float and None, which it writes ~5x faster than pickle
 (pickle memoizes every string; marshal skips objects nothing else refers to) and reads ~1.4x
@@ -30,6 +31,7 @@ HEADER = struct.Struct("<IIB")  # body length, meta length, resource name length
 
 # meta tuples, by their first item
 PAGE = "page"  # (PAGE, count, deleted ids, next_after_id, newest, served_at)
+TABLE = "table"  # as PAGE, with the rows as a ``storage.page_tables`` database, not marshal
 END = "end"  # (END,): the listing is complete
 ERROR = "error"  # (ERROR, error class name, message, status, retry_after, reason)
 READY = "ready"  # (READY,): imports done and client made; listings start at once from now
@@ -39,10 +41,13 @@ LOG = "log"  # (LOG, level, message): a record of the child's ``ism_tui.api`` lo
 MARSHAL_VERSION = 4
 
 
-def frame(resource: str, meta: tuple[Any, ...], rows: Any = None) -> bytes:
+def frame(resource: str, meta: tuple[Any, ...], rows: Any = None, *,
+          body: bytes = b"") -> bytes:
+    """A frame of ``meta`` and ``rows`` (marshalled), or of ``meta`` and ``body`` as is."""
     name = resource.encode()
     head = marshal.dumps(meta, MARSHAL_VERSION)
-    body = b"" if rows is None else marshal.dumps(rows, MARSHAL_VERSION)
+    if rows is not None:
+        body = marshal.dumps(rows, MARSHAL_VERSION)
     return HEADER.pack(len(name) + len(head) + len(body), len(head), len(name)) + name + head + body
 
 

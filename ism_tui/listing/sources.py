@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from ism_tui.listing.page import ListedPage, local_page
 from ism_tui.listing.process import ListingProcessDied
+from storage.page_tables import SUPPORTED as TABLES
 
 if TYPE_CHECKING:
     from ism_tui.api.client import ConsoleClient
@@ -50,23 +51,28 @@ class PageSources:
         """Have the listing process start on ``resource`` now, ahead of its writes (only if it
         is up: otherwise the pass lists here when it starts)."""
         if self._process is not None and self._process.ready and resource not in self._early:
-            self._early[resource] = self._process.listing(resource, after_id=after_id)
+            self._early[resource] = self._process.listing(resource, after_id=after_id,
+                                                          tables=TABLES)
 
     def prefetch_after(self, resource: str, then: list[tuple[str, str | None]]) -> None:
         """Once ``resource``'s listing has ended (or failed), start listing each (resource,
-        after_id) of ``then`` (started only if the child is up)."""
+        after_id) of ``then`` (started only if the child is up), its pages as page tables."""
         self._then[resource] = then
 
-    async def pages(self, resource: str, *, after_id: str | None,
-                    updated_since: str | None) -> AsyncGenerator[ListedPage, None]:
-        """Every page of ``resource`` from ``after_id`` (incremental: changed since)."""
+    async def pages(self, resource: str, *, after_id: str | None, updated_since: str | None,
+                    tables: bool = False) -> AsyncGenerator[ListedPage, None]:
+        """Every page of ``resource`` from ``after_id`` (incremental: changed since).
+        ``tables``: pages from the listing process come as ``storage.page_tables``
+        databases."""
         early = self._early.pop(resource, None)
         full = updated_since is None
         process = self._process if full else None
+        tables = tables and TABLES
         try:
             while True:
                 if process is not None and process.ready:
-                    early = early or process.listing(resource, after_id=after_id)
+                    early = early or process.listing(resource, after_id=after_id,
+                                                     tables=tables)
                     try:
                         async for page in early:
                             yield page

@@ -1,15 +1,17 @@
 """The listing process of a sync (``python -m ism_tui.listing.worker``): it lists the pages the
-sync asks for, validates them and makes their cache rows, and streams them back as frames.
+sync asks for, validates them and makes their cache rows, and streams them back as frames
+(the rows marshalled, or as a ``storage.page_tables`` database when the listing asks for it).
 
 Its job (URL, token, client options) arrives on stdin, never in argv or the environment. It
 runs in its own session, so a Ctrl-C at the terminal reaches the sync, which decides; it ends
 when its stdin closes, which is also what happens when the sync's process dies (even
-``kill -9``). Each resource may be at most ``credits`` pages ahead of the writer.
+``kill -9``). Each resource may be at most ``ahead_bytes`` of frames ahead of the writer.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import gc
 import json
 import logging
@@ -23,6 +25,7 @@ from ism_tui.api.client import ClientOptions, ConsoleClient, RetryPolicy
 from ism_tui.api.errors import ApiError
 from ism_tui.listing import protocol
 from ism_tui.listing.page import page_facts
+from storage import page_tables
 from storage.rows import make_rows
 
 F_SETPIPE_SZ = 1031  # Linux: a 1 MiB pipe takes a page in a few writes instead of ~30
@@ -38,8 +41,12 @@ class _Output:
         self._thread = threading.Thread(target=self._run, name="frames", daemon=True)
         self._thread.start()
 
-    def send(self, resource: str, meta: tuple[Any, ...], rows: Any = None) -> None:
-        self._frames.put(protocol.frame(resource, meta, rows))
+    def send(self, resource: str, meta: tuple[Any, ...], rows: Any = None, *,
+             body: bytes = b"") -> int:
+        """Queue a frame; returns its size."""
+        data = protocol.frame(resource, meta, rows, body=body)
+        self._frames.put(data)
+        return len(data)
 
     def _run(self) -> None:
         while (data := self._frames.get()) is not None:
@@ -64,23 +71,50 @@ class _ForwardLogs(logging.Handler):
         self._out.send("", (protocol.LOG, record.levelno, record.getMessage()))
 
 
+class _Ahead:
+    """A resource's pages sent and not yet taken by the sync's writer: its listing waits while
+    they hold ``limit`` bytes or more (a page's frame is counted until the sync acks it)."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._sizes: collections.deque[int] = collections.deque()
+        self._bytes = 0
+        self._room = asyncio.Event()
+        self._room.set()
+
+    async def room(self) -> None:
+        while self._bytes >= self._limit:
+            self._room.clear()
+            await self._room.wait()
+
+    def sent(self, size: int) -> None:
+        self._sizes.append(size)
+        self._bytes += size
+
+    def taken(self) -> None:
+        if self._sizes:
+            self._bytes -= self._sizes.popleft()
+        if self._bytes < self._limit:
+            self._room.set()
+
+
 class _Listings:
     def __init__(self, client: ConsoleClient, out: _Output, job: dict[str, Any]) -> None:
         self._client = client
         self._out = out
         self._limit = int(job["limit"])
-        self._credits = int(job["credits"])
+        self._ahead_bytes = int(job["ahead_bytes"])
         self._bound = asyncio.Semaphore(int(job["concurrency"]))
-        self._acks: dict[str, asyncio.Semaphore] = {}
+        self._ahead: dict[str, _Ahead] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
-    def start(self, resource: str, after_id: str | None) -> None:
-        self._acks[resource] = asyncio.Semaphore(self._credits)
-        self._tasks[resource] = asyncio.create_task(self._list(resource, after_id))
+    def start(self, resource: str, after_id: str | None, tables: bool) -> None:
+        self._ahead[resource] = _Ahead(self._ahead_bytes)
+        self._tasks[resource] = asyncio.create_task(self._list(resource, after_id, tables))
 
     def ack(self, resource: str) -> None:
-        if resource in self._acks:
-            self._acks[resource].release()
+        if resource in self._ahead:
+            self._ahead[resource].taken()
 
     def cancel(self, resource: str) -> None:
         if resource in self._tasks:
@@ -91,17 +125,21 @@ class _Listings:
             task.cancel()
         await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
-    async def _list(self, resource: str, after_id: str | None) -> None:
-        send = self._out.send
+    async def _list(self, resource: str, after_id: str | None, tables: bool) -> None:
+        send, ahead = self._out.send, self._ahead[resource]
         try:
             async with self._bound:
                 async for page in self._client.iter_pages(resource, after_id=after_id,
                                                           limit=self._limit):
-                    await self._acks[resource].acquire()
+                    await ahead.room()
                     rows = make_rows(resource, page.items)
-                    meta = (protocol.PAGE, *page_facts(resource, page, rows))
+                    facts = page_facts(resource, page, rows)
                     del page  # the decoded objects go before the rows are serialized
-                    send(resource, meta, rows)
+                    if tables:
+                        ahead.sent(send(resource, (protocol.TABLE, *facts),
+                                        body=page_tables.build(resource, rows)))
+                    else:
+                        ahead.sent(send(resource, (protocol.PAGE, *facts), rows))
                     del rows
                     # Each response leaves reference cycles holding its body (~3.5 MB): with
                     # the raised threshold they waited for a rare full collection, and the
@@ -136,7 +174,7 @@ async def _serve(out: _Output) -> None:
                 cmd = json.loads(line)
                 op, resource = cmd["op"], cmd["resource"]
                 if op == "list":
-                    listings.start(resource, cmd.get("after_id"))
+                    listings.start(resource, cmd.get("after_id"), bool(cmd.get("tables")))
                 elif op == "ack":
                     listings.ack(resource)
                 elif op == "cancel":
