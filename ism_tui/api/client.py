@@ -46,6 +46,7 @@ RESOURCE_PATHS: dict[str, str] = {name: f"/{name}" for name in m.LIST_RESOURCES}
 RESOURCE_PATHS["usage_periods"] = "/usage/periods"
 SINGLE_PATHS = {"customers", "users", "invites", "workspaces"}
 USER_AGENT = "ism-tui/0.1"
+_SPENT = httpx.ByteStream(b"")  # what a read response's stream becomes (``_once``)
 # httpcore reads a body 64 KiB at a time, each read a trip through anyio and the event loop; a
 # list page runs to ~3.5 MB. Reads of up to 1 MiB (asyncio hands over at most 256 KiB at once)
 # took the listing of the 100k workspaces from ~0.25 to ~0.17 s of CPU. A class attribute of
@@ -285,6 +286,10 @@ class ConsoleClient:
             response = await self._http.request(method, path, params=params, json=json,
                                                 headers=headers)
             content = await response.aread()
+            # A read response and its stream refer to each other (httpx's BoundAsyncStream):
+            # that cycle kept the body (~3.5 MB a list page) until a full collection. The
+            # stream is spent; without it the response goes as soon as it is dropped.
+            response.stream = _SPENT
         except httpx.TimeoutException as exc:
             raise Unavailable(
                 f"{self.origin} did not answer {method} {path} in time "

@@ -141,13 +141,6 @@ class _Listings:
                     else:
                         ahead.sent(send(resource, (protocol.PAGE, *facts), rows))
                     del rows
-                    # Each response leaves reference cycles holding its body (~3.5 MB): with
-                    # the raised threshold they waited for a rare full collection, and the
-                    # process peaked at ~140 MB instead of ~75. Imports are frozen, so a full
-                    # collection walks only what this process made since. (Collecting the young
-                    # generations only took 2.1 ms a page instead of 3.5-5 ms, but some cycles
-                    # had aged past them: this process peaked 9-12 MB higher.)
-                    gc.collect()
             send(resource, (protocol.END,))
         except ApiError as exc:
             send(resource, (protocol.ERROR, type(exc).__name__, exc.message, exc.status,
