@@ -55,6 +55,21 @@ def test_cli_help_does_not_import_heavy_layers() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
 
 
+def test_the_listing_process_imports_no_command_line_libraries() -> None:
+    """httpx's own command line (click, pygments) is not imported with httpx (~80 ms of every
+    listing process's start), and httpx still works."""
+    code = (
+        "import sys\n"
+        "import ism_tui.listing.worker\n"
+        "import httpx\n"
+        "assert httpx.Client and httpx.AsyncClient\n"
+        "loaded = [k for k in ('click', 'pygments') if k in sys.modules]\n"
+        "assert not loaded, loaded\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def test_the_cache_lists_the_same_resources_as_the_api() -> None:
     from ism_tui.api.models import LIST_RESOURCES
     from storage.sync_state import RESOURCES
