@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ism_tui.listing.process import ListingProcess
     from ism_tui.listing.sources import PageSources
     from ism_tui.services import Services
+    from ism_tui.triage.store import Prepared
     from storage.checkpoint import Checkpointer
     from storage.page_tables import PageTable
     from storage.rows import Row
@@ -113,6 +114,8 @@ SYNC_ORDER = ("workspaces", "usage", "users", "invites", "usage_periods", "audit
 # fewer threads convoy on the GIL. Incremental syncs move few rows and run in one phase.
 FIRST_PHASE = frozenset({"workspaces", "customers", "targets", "templates"})
 ROLE_OPTIONAL = frozenset({"usage", "usage_periods", "audit"})
+# What the blocker rules read but for the analytics ones (``triage.store.prepare_blockers``)
+PREPARE_INPUTS = frozenset({"customers", "users", "invites", "workspaces", "audit"})
 
 
 @dataclass
@@ -197,6 +200,7 @@ async def run_sync(services: Services, *, full: bool = False,
 async def _run(services: Services, report: SyncReport, names: list[str], full: bool,
                emit: ProgressFn) -> None:
     engine = services.engine
+    prepared: asyncio.Future[Prepared | None] | None = None
     try:
         states = await asyncio.to_thread(_read_states, engine, names)
         full_names = [n for n in names if full or _full_pass(states[n])]
@@ -225,10 +229,20 @@ async def _run(services: Services, report: SyncReport, names: list[str], full: b
                 sources.prefetch_after("workspaces", [
                     (n, _resume_point(states[n])) for n in phases[1] if n in full_names])
 
+            # A first or full sync recomputes every blocker afterwards: the part that reads
+            # only the subjects' tables starts once they are synced, beside usage's pass.
+            waiting_for = set(PREPARE_INPUTS & set(names)) if len(phases) > 1 else None
+
             async def one(name: str, tables: bool) -> ResourceReport:
+                nonlocal prepared
                 async with bound:
-                    return await _sync_resource(services, sources, name, states[name], full,
+                    done = await _sync_resource(services, sources, name, states[name], full,
                                                 emit, tables=tables)
+                if waiting_for is not None and name in waiting_for:
+                    waiting_for.discard(name)
+                    if not waiting_for:
+                        prepared = _prepare_blockers(engine)
+                return done
 
             try:
                 for number, phase in enumerate(phases):
@@ -248,8 +262,9 @@ async def _run(services: Services, report: SyncReport, names: list[str], full: b
     # The pages' rows are gone: their memory goes back before the after-sync work, and that
     # work's afterwards (a console that syncs would otherwise keep both for good).
     release_freed_memory()
+    ahead = await prepared if prepared is not None else None
     if any(r.rows or r.deleted or r.pruned for r in report.resources):
-        await asyncio.to_thread(after_sync, engine, report.resources)
+        await asyncio.to_thread(after_sync, engine, report.resources, ahead)
         release_freed_memory()
 
 
@@ -288,8 +303,25 @@ def _phases(names: list[str], full_names: list[str]) -> list[list[str]]:
     return [first, [n for n in names if n not in FIRST_PHASE]]
 
 
-def after_sync(engine: Engine, reports: Sequence[ResourceReport]) -> None:
-    """Derived data: blockers (only for what changed) and the usage totals.
+def _prepare_blockers(engine: Engine) -> asyncio.Future[Prepared | None]:
+    """``triage.store.prepare_blockers`` in a thread (None if it failed: the recompute after
+    the sync then reads everything itself)."""
+    def prepare() -> Prepared | None:
+        try:
+            from ism_tui.triage.store import prepare_blockers
+
+            return prepare_blockers(engine)
+        except Exception as exc:  # ImportError, or a cache read error the recompute reports
+            log.info("blockers not prepared during the sync: %s", exc)
+            return None
+
+    return asyncio.get_running_loop().run_in_executor(None, prepare)
+
+
+def after_sync(engine: Engine, reports: Sequence[ResourceReport],
+               prepared: Prepared | None = None) -> None:
+    """Derived data: blockers (only for what changed) and the usage totals. ``prepared``: the
+    subjects' part of a full recompute, made during the sync once their tables were synced.
 
     Warming the analytics rankings (``AnalyticsService.prepare``), which also brings the
     ranking roll-ups up to date, is left to the console, which does it after a sync in its
@@ -329,7 +361,8 @@ def after_sync(engine: Engine, reports: Sequence[ResourceReport]) -> None:
             pass
         else:
             recompute_blockers(engine, scope=scope,
-                               wait=rollups.result if rollups is not None else None)
+                               wait=rollups.result if rollups is not None else None,
+                               prepared=prepared if scope is None else None)
         if rollups is not None:
             rollups.result()  # its error, if any, is the sync's
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from storage.dbapi import Cache, dict_rows, reading
+from storage.dbapi import Cache, dict_rows, reading, scanning
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -97,7 +97,7 @@ def read_snapshot(engine: Engine | Cache, scope: Scope | None = None) -> Snapsho
             return ""
         return f" AND ({scope.subject_filter(kind)}{extra})"
 
-    with reading(engine) as conn:
+    with reading(engine) as db, scanning(db) as conn:
         snap.customers = {r["id"]: r for r in _rows(
             conn, "SELECT * FROM customers", ("sso_missing_steps", "allowed_target_ids",
                                                "admin_emails"))}

@@ -146,6 +146,37 @@ def test_a_first_sync_lands_workspaces_before_the_big_resources_start(
     assert order.index(("usage", "start")) < order.index(("workspaces", "done"))
 
 
+def test_a_first_sync_prepares_the_subject_blockers_while_usage_is_still_syncing(
+        sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ism_tui.triage.store as store
+
+    services = services_for(sim, tmp_path, page_size=50)
+    events: list[tuple[str, str]] = []
+    real = store.prepare_blockers
+
+    def prepare(engine: object) -> store.Prepared:
+        events.append(("blockers", "prepared"))
+        return real(engine)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "prepare_blockers", prepare)
+    report = asyncio.run(run_sync(services, progress=lambda p: events.append(
+        (p.resource, p.phase))))
+    assert report.ok, report.errors
+    prepared = events.index(("blockers", "prepared"))
+    for read in ("customers", "users", "invites", "workspaces", "audit"):
+        assert events.index((read, "done")) < prepared, read
+    assert prepared < events.index(("usage", "done"))  # usage: ~75 pages of 50
+    synced = blocker_rows(services)
+    assert any(b.startswith("analytics_empty:") for b in synced)  # the part done at the end
+    store.recompute_blockers(services.engine)
+    assert blocker_rows(services) == synced  # the same as a recompute from scratch
+
+    events.clear()  # an incremental sync recomputes what changed: nothing is prepared
+    assert asyncio.run(run_sync(services, progress=lambda p: events.append(
+        (p.resource, p.phase)))).ok
+    assert ("blockers", "prepared") not in events
+
+
 def test_incremental_cursor_follows_the_server_clock_so_quiet_batches_are_not_relisted(
         sim: SimHandle, tmp_path: Path) -> None:
     from ism_tui.api.client import ConsoleClient

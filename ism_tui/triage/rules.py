@@ -223,9 +223,16 @@ def _cname(customer: Row | None, subject: Row) -> str:
     return str(subject.get("customer_id") or "")
 
 
-def evaluate(snap: Snapshot, diagnose: Diagnose | None = None) -> list[Blocker]:
-    """Every blocker in the snapshot, most severe first, then oldest."""
-    found = user_rules(snap) + invite_rules(snap) + workspace_rules(snap) + \
+def subject_rules(snap: Snapshot) -> list[Blocker]:
+    """The blockers of users, invites and workspaces (all but the analytics ones)."""
+    return user_rules(snap) + invite_rules(snap) + workspace_rules(snap)
+
+
+def evaluate(snap: Snapshot, diagnose: Diagnose | None = None,
+             subjects: list[Blocker] | None = None) -> list[Blocker]:
+    """Every blocker in the snapshot, most severe first, then oldest. ``subjects``: what
+    ``subject_rules`` found in this snapshot already."""
+    found = (subject_rules(snap) if subjects is None else list(subjects)) + \
         analytics_rules(snap, diagnose)
     found.sort(key=lambda b: (-b.severity, b.since or "9999", b.id))
     return found

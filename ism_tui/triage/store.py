@@ -4,13 +4,14 @@ the CLI and the actions policy."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ism_tui.triage.model import Blocker
-from ism_tui.triage.rules import Diagnose, evaluate
+from ism_tui.triage.rules import Diagnose, evaluate, subject_rules
 from storage import triage_io
 from storage.dbapi import Cache
 
@@ -50,16 +51,34 @@ def analytics_diagnoser(engine: Engine, clock: Clock | None = None) -> Diagnose:
     return diagnose
 
 
+@dataclass
+class Prepared:
+    """A full recompute's snapshot and subject blockers, made ahead (``prepare_blockers``)."""
+
+    snap: triage_io.Snapshot
+    subjects: list[Blocker]
+
+
+def prepare_blockers(engine: Engine) -> Prepared:
+    """The part of a full recompute that reads only customers, users, invites, workspaces and
+    audit events: a sync does it as soon as those are synced, while usage still is."""
+    snap = triage_io.read_snapshot(engine)
+    return Prepared(snap, subject_rules(snap))
+
+
 def recompute_blockers(engine: Engine, clock: Clock | None = None,
                        scope: triage_io.Scope | None = None,
-                       wait: Callable[[], object] | None = None) -> int:
+                       wait: Callable[[], object] | None = None,
+                       prepared: Prepared | None = None) -> int:
     """Re-run the rules over the cache and replace the blockers table (or, with ``scope``,
     only the blockers of what changed: an incremental sync touches ~1% of subjects); returns
     how many blockers were written. ``wait``: called before the first analytics diagnosis
-    and before writing (the sync builds the usage roll-ups meanwhile, in another thread)."""
+    and before writing (the sync builds the usage roll-ups meanwhile, in another thread).
+    ``prepared``: ``prepare_blockers`` of the same cache, for a full recompute."""
     if scope is not None and scope.empty:
         return 0
-    snap = triage_io.read_snapshot(engine, scope)
+    assert prepared is None or scope is None, "a prepared snapshot is a full one"
+    snap = prepared.snap if prepared is not None else triage_io.read_snapshot(engine, scope)
     diagnose: Diagnose | None = None
     if scope is None or scope.analytics:
         try:
@@ -68,7 +87,7 @@ def recompute_blockers(engine: Engine, clock: Clock | None = None,
             diagnose = None
     if diagnose is not None and wait is not None:
         diagnose = _after(wait, diagnose)
-    blockers = evaluate(snap, diagnose)
+    blockers = evaluate(snap, diagnose, prepared.subjects if prepared is not None else None)
     if wait is not None:
         wait()
     rows = [{"id": b.id, "case": b.case, "severity": b.severity, "customer_id": b.customer_id,
