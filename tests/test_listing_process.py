@@ -113,6 +113,21 @@ def test_no_listing_process_when_the_profile_turns_it_off(
     assert count(services, "workspaces") == expected(sim, "workspaces")
 
 
+def test_the_listing_process_runs_this_code_whatever_the_working_directory_holds(
+        sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    planted = tmp_path / "cwd" / "ism_tui" / "listing"
+    planted.mkdir(parents=True)
+    for package in (planted.parent, planted):
+        (package / "__init__.py").write_text("")
+    marker = tmp_path / "planted-ran"
+    (planted / "worker.py").write_text(f"open({str(marker)!r}, 'w').close()\nraise SystemExit(3)\n")
+    monkeypatch.chdir(planted.parent.parent)
+    services = services_for(sim, tmp_path / "cache", page_size=50)
+    listing = use_listing(monkeypatch, "process")
+    assert asyncio.run(run_sync(services)).ok
+    assert not marker.exists() and listing.pages_listed > 0
+
+
 def test_the_token_reaches_the_listing_process_through_its_stdin_only(
         sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     services = services_for(sim, tmp_path, page_size=50)

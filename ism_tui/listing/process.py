@@ -32,7 +32,7 @@ from storage.page_tables import PageTable
 log = logging.getLogger("ism_tui.api")
 # How far a resource's listing may run ahead of its writer, in frames' bytes: the second
 # phase is listed while the writer rebuilds the workspace indexes (~0.7 s), and its pages wait
-# serialized in both processes meanwhile. 8 MiB is ~4 workspace pages (as rows) or ~13 of
+# serialized in both processes meanwhile. 8 MiB is 4-5 workspace pages (as rows) or ~13 of
 # usage (as page tables, which the writer takes fast: there the listing had set the pace, and
 # 16 usage pages ahead instead of 4 brought the second phase from 0.8-0.9 s to ~0.5 s).
 AHEAD_BYTES = 8 << 20
@@ -95,8 +95,11 @@ class ListingProcess:
         """Spawn the child (OSError if it cannot be started) and send it its job."""
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
+        # -P: ``-m`` would put the working directory first on the child's path, so an
+        # ``ism_tui`` there (another checkout, or something planted) would run instead of
+        # this one; the child finds this one through PYTHONPATH.
         proc = subprocess.Popen(
-            [sys.executable, "-m", WORKER], stdin=subprocess.PIPE,
+            [sys.executable, "-P", "-m", WORKER], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
         job = {"url": url, "token": token, "profile": options.profile,
                "connect_timeout": options.connect_timeout,
