@@ -29,6 +29,12 @@ def _exists(name: str) -> bool:
     return any(i.name == leaf for i in pkgutil.iter_modules(ism_tui.__path__)) if parent else False
 
 
+def _python_ok(code: str) -> None:
+    """``code`` runs (its asserts hold) in a fresh interpreter."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 def test_core_modules_do_not_import_textual() -> None:
     modules = core_modules()
     assert len(modules) > 15
@@ -39,8 +45,7 @@ def test_core_modules_do_not_import_textual() -> None:
         "    bad = [k for k in sys.modules if k == 'textual' or k.startswith('textual.')]\n"
         "    assert not bad, f'{m} pulled in textual'\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
+    _python_ok(code)
 
 
 def test_cli_help_does_not_import_heavy_layers() -> None:
@@ -51,8 +56,7 @@ def test_cli_help_does_not_import_heavy_layers() -> None:
         "heavy = [k for k in ('textual', 'sqlmodel', 'httpx') if k in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
+    _python_ok(code)
 
 
 def test_the_listing_process_imports_no_command_line_libraries() -> None:
@@ -66,8 +70,7 @@ def test_the_listing_process_imports_no_command_line_libraries() -> None:
         "loaded = [k for k in ('click', 'pygments') if k in sys.modules]\n"
         "assert not loaded, loaded\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
+    _python_ok(code)
 
 
 def test_the_cache_lists_the_same_resources_as_the_api() -> None:
