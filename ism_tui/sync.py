@@ -223,9 +223,9 @@ async def _run(services: Services, report: SyncReport, names: list[str], full: b
             phases = _phases(names, full_names)
             if len(phases) > 1:
                 # Once workspaces are listed, the listing process starts on the second phase,
-                # a few pages ahead of its writes: that listing overlaps the end of the first
-                # phase here (the workspace indexes' rebuild). Its pages come as page tables
-                # (``_sync_resource``).
+                # ahead of its writes (up to ``listing.process.AHEAD_BYTES`` a resource): that
+                # listing overlaps the end of the first phase here (the workspace indexes'
+                # rebuild). Its pages come as page tables (``_sync_resource``).
                 sources.prefetch_after("workspaces", [
                     (n, _resume_point(states[n])) for n in phases[1] if n in full_names])
 

@@ -43,18 +43,19 @@ def test_timestamps_become_one_sortable_text_whatever_the_offset() -> None:
     assert rows[0]["time"] == "2026-11-24T09:00:00.500000Z"
 
 
-@pytest.mark.parametrize("sent", [
-    "2026-11-24T09:00:00Z", "2026-11-24T09:00:00.123456Z", "2026-11-24t09:00:00z",
-    "2026-11-24 09:00:00Z", "2026-11-24T09:00:00.123456789Z", "2026-11-24T09:00:00.5-01:00",
-    "2026-11-24T09:00:00+05:30", "2026-11-24T09:00:00",
+@pytest.mark.parametrize(("sent", "cached"), [
+    ("2026-11-24T09:00:00Z", "2026-11-24T09:00:00.000000Z"),
+    ("2026-11-24T09:00:00.123456Z", "2026-11-24T09:00:00.123456Z"),
+    ("2026-11-24t09:00:00z", "2026-11-24T09:00:00.000000Z"),
+    ("2026-11-24 09:00:00Z", "2026-11-24T09:00:00.000000Z"),
+    ("2026-11-24T09:00:00.123456789Z", "2026-11-24T09:00:00.123457Z"),  # rounded
+    ("2026-11-24T09:00:00.5-01:00", "2026-11-24T10:00:00.500000Z"),
+    ("2026-11-24T09:00:00+05:30", "2026-11-24T03:30:00.000000Z"),
+    ("2026-11-24T09:00:00", "2026-11-24T09:00:00.000000Z"),  # naive: taken as UTC
 ])
-def test_timestamp_text_is_cached_as_the_datetime_it_spells(sent: str) -> None:
-    """The decoder keeps timestamps as the server's text; the cache gets the same canonical
-    text as it did from datetime objects (rounding beyond microseconds included)."""
-    import datetime as dt
-
-    import msgspec
-
+def test_timestamp_text_is_cached_as_the_utc_instant_it_spells(sent: str, cached: str) -> None:
+    """The decoder keeps timestamps as the server's text; the cache gets one sortable text per
+    instant (UTC, microseconds, Z), at the top level, in a build and in a blocker's JSON."""
     body = {"items": [{"id": "w", "updated_at": sent, "created_at": sent,
                        "latest_build": {"id": "b", "workspace_id": "w", "build_number": 1,
                                         "transition": "start", "job_status": "running",
@@ -62,11 +63,13 @@ def test_timestamp_text_is_cached_as_the_datetime_it_spells(sent: str) -> None:
                        "create_blockers": [{"code": "billing_approval_missing", "since": sent}]}]}
     page = bulk.page_decoder("workspaces")(orjson.dumps(body))
     row = as_dict("workspaces", ROW_MAKERS["workspaces"](page.items[0]))
-    when = msgspec.convert(sent, dt.datetime)  # naive: taken as UTC, as before
-    when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
-    text = when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    assert row["updated_at"] == row["created_at"] == row["build_created_at"] == text
-    assert orjson.loads(row["create_blockers"])[0]["since"] == text
+    assert row["updated_at"] == row["created_at"] == row["build_created_at"] == cached
+    assert orjson.loads(row["create_blockers"])[0]["since"] == cached
+    # The same text from a model (the actions' results), but for nanoseconds: pydantic
+    # truncates them where msgspec rounds (as both did before the decoder kept text).
+    model = m.Workspace.model_validate(body["items"][0])
+    from_model = as_dict("workspaces", ROW_MAKERS["workspaces"](model))["updated_at"]
+    assert from_model == (cached if "789" not in sent else "2026-11-24T09:00:00.123456Z")
 
 
 @pytest.mark.parametrize(("item", "where"), [
