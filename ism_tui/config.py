@@ -49,8 +49,8 @@ class ProfileSettings(BaseModel):
     """Resources fetched at the same time during a sync."""
     listing_process: bool = True
     """Full syncs list pages in a second process, which fetches, validates and makes rows on
-    another core while this one writes them (the 100k full sync ~15% faster on 2 cores).
-    false: everything in one process."""
+    another core while this one writes them (the 100k full sync ~25% faster on 2 cores).
+    false: everything in one process, as with less than 1.5 usable CPUs (``listing.cpus``)."""
     sync_interval: int = Field(0, ge=0)
     """Seconds between background syncs in the console; 0 turns them off."""
     stale_after: int = Field(300, ge=0)

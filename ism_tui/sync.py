@@ -269,10 +269,18 @@ async def _run(services: Services, report: SyncReport, names: list[str], full: b
 
 
 def _start_listing_process(services: Services) -> ListingProcess | None:
-    """The listing process for this sync's full passes, if the profile wants one and the
-    client talks over the network (a test's in-memory transport cannot cross processes)."""
+    """The listing process for this sync's full passes, if the profile wants one, the client
+    talks over the network (a test's in-memory transport cannot cross processes) and a second
+    CPU is there to run it (``listing.cpus``)."""
     prof = services.settings.settings
     if not prof.listing_process or services.transport is not None:
+        return None
+    from ism_tui.listing.cpus import MIN_CPUS, usable_cpus
+
+    cpus = usable_cpus()
+    if cpus < MIN_CPUS:
+        log.info("listing in this process: %.2g CPUs usable, the listing process needs %.2g",
+                 cpus, MIN_CPUS)
         return None
     from ism_tui.listing.process import ListingProcess
 

@@ -162,8 +162,11 @@ def test_retries_in_the_listing_process_are_logged_by_the_sync(
 
 _SYNC_AND_WAIT = textwrap.dedent("""
     import asyncio, sys, time
+    import ism_tui.listing.cpus
     import ism_tui.sync as sync
     from ism_tui.services import build_services
+
+    ism_tui.listing.cpus.usable_cpus = lambda: 2.0  # as the tests' two_cpus fixture
 
     start = sync._start_listing_process
     def announce(services):
