@@ -406,14 +406,20 @@ async def _sync_resource(services: Services, sources: PageSources, resource: str
     # ``run_in_executor`` submits the write at once, so a cancelled sync still commits it;
     # progress counts a page only once it is committed.
     loop = asyncio.get_running_loop()
-    writing: asyncio.Future[list[str]] | None = None
+    writing: asyncio.Future[tuple[list[str], str | None]] | None = None
     if mode == "incremental":
         rep.changed = set()
     in_flight = (0, 0)
 
+    def later(newest: str | None) -> None:
+        nonlocal high_water
+        if newest is not None and (high_water is None or newest > high_water):
+            high_water = newest
+
     async def committed() -> None:
         assert writing is not None
-        ids = await writing
+        ids, newest = await writing
+        later(newest)
         if rep.changed is not None:
             rep.changed.update(ids)
         rep.rows += in_flight[0]
@@ -429,9 +435,7 @@ async def _sync_resource(services: Services, sources: PageSources, resource: str
                     if first_page:
                         first_page = False
                         began = _server_time(page.served_at)
-                    newest = page.newest
-                    if newest is not None and (high_water is None or newest > high_water):
-                        high_water = newest
+                    later(page.newest)
                     if writing is not None:
                         await committed()
                     writing = loop.run_in_executor(None, functools.partial(
@@ -504,10 +508,12 @@ def _mark_start(engine: Engine, resource: str, gen: str, after_id: str | None) -
 
 def _write_page(engine: Engine, resource: str, rows: Callable[[], list[Row] | PageTable],
                 deleted: list[str], gen: str | None, resume_after: str | None, *,
-                only_changed: bool = False) -> list[str]:
+                only_changed: bool = False) -> tuple[list[str], str | None]:
     """One page in one transaction: rows, tombstones, and (full sync) the resume point.
     ``rows`` makes the page's rows here, in the writer thread. Returns the ids that really
-    changed when ``only_changed`` (incremental)."""
+    changed when ``only_changed`` (incremental), and the rows' newest ``updated_at`` (None for
+    a page table: its listing process sent that along)."""
+    from storage.rows import newest_updated
     from storage.sync_state import write_state
     from storage.upsert import upsert_rows
 
@@ -517,7 +523,7 @@ def _write_page(engine: Engine, resource: str, rows: Callable[[], list[Row] | Pa
                               only_changed=only_changed)
         if gen is not None:
             write_state(conn, resource, resume_after_id=resume_after)
-    return changed
+    return changed, newest_updated(resource, made) if isinstance(made, list) else None
 
 
 def _finish(engine: Engine, resource: str, gen: str | None, cursor: str | None) -> int:

@@ -10,6 +10,7 @@ it runs once per synced object.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -220,6 +221,14 @@ def as_dict(resource: str, row: Row) -> dict[str, Any]:
 def make_rows(resource: str, items: Sequence[Wire]) -> list[Row]:
     """Cache rows of validated wire objects (see ``Wire``)."""
     return list(map(ROW_MAKERS[resource], items))
+
+
+def newest_updated(resource: str, rows: Sequence[Row]) -> str | None:
+    """The latest ``updated_at`` of made rows (cache text, so plain text order is time order)."""
+    return max(map(itemgetter(_UPDATED_AT[resource]), rows), default=None)
+
+
+_UPDATED_AT = {resource: columns.index("updated_at") for resource, columns in COLUMNS.items()}
 
 
 def day(value: Any) -> str:

@@ -372,6 +372,21 @@ def test_incremental_sync_recomputes_only_what_changed_and_agrees_with_a_full_re
     assert blocker_rows(services) == after  # the scoped recompute equals a full one
 
 
+def test_without_a_server_clock_the_cursor_is_the_newest_object_listed(
+        sim: SimHandle, tmp_path: Path, listing: Listing,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import ism_tui.sync as sync_module
+    from storage.stamps import ts
+
+    monkeypatch.setattr(sync_module, "_server_time", lambda _when: None)  # no Date header
+    sim.patch("workspaces", sorted(sim.world.collection("workspaces"))[3], {})  # an odd one out
+    services = services_for(sim, tmp_path, page_size=50)
+    assert asyncio.run(run_sync(services)).ok and listed_where_asked(listing)
+    for resource in ("workspaces", "users", "usage"):
+        newest = max(ts(o["updated_at"]) for o in sim.world.collection(resource).values())
+        assert read_state(services.engine, resource).cursor == newest, resource
+
+
 def test_a_server_clock_running_ahead_never_moves_the_cursor_past_ours() -> None:
     from datetime import UTC, datetime, timedelta
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import TYPE_CHECKING
 
-from storage.rows import COLUMNS, make_rows
-from storage.stamps import iso, ts
+from storage.rows import make_rows, newest_updated
+from storage.stamps import iso
 
 if TYPE_CHECKING:
     from ism_tui.api.client import ConsoleClient, PageResult
@@ -26,7 +25,8 @@ class ListedPage:
     count: int
     deleted: list[str]
     next_after_id: str | None
-    # The latest ``updated_at`` of the page's objects, as cache text (the incremental cursor).
+    # The latest ``updated_at`` of the page's objects, as cache text (the incremental cursor);
+    # None if its rows are not made yet (the writer then reads it off them) or it has none.
     newest: str | None
     # The server's clock when it answered, as cache text (its ``Date`` header), if it sent one.
     served_at: str | None
@@ -36,11 +36,9 @@ def page_facts(resource: str, page: PageResult, rows: Sequence[Row] | None = Non
                ) -> tuple[int, list[str], str | None, str | None, str | None]:
     """What a ``ListedPage`` holds besides its rows: object count, tombstones, next keyset,
     newest ``updated_at`` and the server's clock, all as cache text. ``rows``: the page's
-    made rows, if made already (their ``updated_at`` is cache text already)."""
-    if rows is not None:
-        newest = max(map(itemgetter(COLUMNS[resource].index("updated_at")), rows), default=None)
-    else:
-        newest = max([t for item in page.items if (t := ts(item.updated_at))], default=None)
+    made rows, if made already; if not, the newest ``updated_at`` is left to the writer, which
+    reads it off the rows it makes (``storage.rows.newest_updated``)."""
+    newest = newest_updated(resource, rows) if rows is not None else None
     return (len(page.items), page.deleted, page.next_after_id, newest, iso(page.served_at))
 
 
