@@ -6,6 +6,7 @@ these alone.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 
@@ -42,8 +43,13 @@ def ts(value: str | datetime | None) -> str | None:
         return value[:19] + ".000000Z"
     if n == 27 and value[26] == "Z" and value[19] == "." and value[10] == "T":
         return value
-    # Offsets, other precisions, a space or lowercase separator: parsed as the decoder's
-    # check parsed them (msgspec rounds beyond microseconds, where Python truncates).
+    # Offsets, other precisions, a space or lowercase separator: parsed as the decoder's check
+    # parsed them, but digits beyond microseconds are cut first, as pydantic (the models an
+    # action's result comes in) and Python do: msgspec rounds them, which gave the same
+    # instant two texts, and can carry into the next second (or day).
     import msgspec
 
-    return iso(msgspec.convert(value, datetime))
+    return iso(msgspec.convert(_BEYOND_MICROSECONDS.sub(r"\1", value, count=1), datetime))
+
+
+_BEYOND_MICROSECONDS = re.compile(r"(\.\d{6})\d+")
