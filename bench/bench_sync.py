@@ -226,6 +226,13 @@ def _span(values: list[float], fmt: str = ",.0f") -> str:
     return f"{format(min(values), fmt)}-{format(max(values), fmt)}"
 
 
+def _config(tmp: Path, url: str) -> Path:
+    """The bench's profile: the simulator's URL, the default concurrency."""
+    config = tmp / "bench.toml"
+    config.write_text(f'[profiles.bench]\nurl = "{url}"\nconcurrency = 4\n', encoding="utf-8")
+    return config
+
+
 def _sync_round(url: str, tmp: Path, n: int, proc: subprocess.Popen[str]) -> dict[str, Any]:
     """A full sync into an empty cache, an incremental one after 1% of objects changed, then a
     full re-sync over the filled cache (what ``ism-tui sync --full`` does to a working cache)."""
@@ -236,9 +243,7 @@ def _sync_round(url: str, tmp: Path, n: int, proc: subprocess.Popen[str]) -> dic
     from ism_tui.sync import run_sync
 
     assert proc.stdin and proc.stdout
-    config = tmp / f"bench{n}.toml"
-    config.write_text(f'[profiles.bench]\nurl = "{url}"\nconcurrency = 4\n', encoding="utf-8")
-    services = build_services("bench", config, token="demo-operator",
+    services = build_services("bench", _config(tmp, url), token="demo-operator",
                               cache_dir=tmp / f"cache{n}")
     full = asyncio.run(run_sync(services, full=True))
     if not full.ok:
@@ -286,8 +291,7 @@ def _one_cpu_syncs(url: str, tmp: Path, proc: subprocess.Popen[str], n: int) -> 
 
     mine, sims = os.sched_getaffinity(0), os.sched_getaffinity(proc.pid)
     one = {min(mine)}
-    config = tmp / "one_cpu.toml"
-    config.write_text(f'[profiles.bench]\nurl = "{url}"\nconcurrency = 4\n', encoding="utf-8")
+    config = _config(tmp, url)
     seconds = []
     _pin(os.getpid(), one)
     _pin(proc.pid, one)
