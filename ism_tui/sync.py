@@ -512,7 +512,7 @@ def _write_page(engine: Engine, resource: str, rows: Callable[[], list[Row] | Pa
     """One page in one transaction: rows, tombstones, and (full sync) the resume point.
     ``rows`` makes the page's rows here, in the writer thread. Returns the ids that really
     changed when ``only_changed`` (incremental), and the rows' newest ``updated_at`` (None for
-    a page table: its listing process sent that along)."""
+    a page table: its listing process sent that along, as ``ListedPage.newest``)."""
     from storage.rows import newest_updated
     from storage.sync_state import write_state
     from storage.upsert import upsert_rows

@@ -25,8 +25,8 @@ class ListedPage:
     count: int
     deleted: list[str]
     next_after_id: str | None
-    # The latest ``updated_at`` of the page's objects, as cache text (the incremental cursor);
-    # None if its rows are not made yet (the writer then reads it off them) or it has none.
+    # The latest ``updated_at`` of a page table's objects, as cache text (the incremental
+    # cursor); None for rows (the writer reads it off them) or a page with no objects.
     newest: str | None
     # The server's clock when it answered, as cache text (its ``Date`` header), if it sent one.
     served_at: str | None
@@ -35,9 +35,9 @@ class ListedPage:
 def page_facts(resource: str, page: PageResult, rows: Sequence[Row] | None = None
                ) -> tuple[int, list[str], str | None, str | None, str | None]:
     """What a ``ListedPage`` holds besides its rows: object count, tombstones, next keyset,
-    newest ``updated_at`` and the server's clock, all as cache text. ``rows``: the page's
-    made rows, if made already; if not, the newest ``updated_at`` is left to the writer, which
-    reads it off the rows it makes (``storage.rows.newest_updated``)."""
+    newest ``updated_at`` and the server's clock, all as cache text. ``rows``: the page's rows
+    when they go as a page table; for rows the writer binds, the newest ``updated_at`` is left
+    to the writer, which reads it off them (``storage.rows.newest_updated``)."""
     newest = newest_updated(resource, rows) if rows is not None else None
     return (len(page.items), page.deleted, page.next_after_id, newest, iso(page.served_at))
 

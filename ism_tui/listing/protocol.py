@@ -30,8 +30,8 @@ from typing import Any
 HEADER = struct.Struct("<IIB")  # body length, meta length, resource name length
 
 # meta tuples, by their first item
-PAGE = "page"  # (PAGE, count, deleted ids, next_after_id, newest, served_at)
-TABLE = "table"  # as PAGE, with the rows as a ``storage.page_tables`` database, not marshal
+PAGE = "page"  # (PAGE, count, deleted ids, next_after_id, None, served_at): newest is the writer's
+TABLE = "table"  # (TABLE, ..., newest, served_at): the rows as a ``storage.page_tables`` database
 END = "end"  # (END,): the listing is complete
 ERROR = "error"  # (ERROR, error class name, message, status, retry_after, reason)
 READY = "ready"  # (READY,): imports done and client made; listings start at once from now
