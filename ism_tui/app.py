@@ -17,16 +17,17 @@ from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import Hit, Hits, Provider
+from textual.content import Content
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from ism_tui.services import Services, freshness_summary, humanize_age, oldest_success
-from ism_tui.text import one_line
 from screens.entities import AccountsPane, InvitesPane, WorkspacesPane
 from screens.header import StatusHeader, who_text
 from screens.lazy import LazyPane
 from screens.list_pane import ListPane
+from screens.literal import plain, toast
 from screens.triage import TriagePane
 
 if TYPE_CHECKING:
@@ -52,10 +53,12 @@ class GoToProvider(Provider):
         matcher = self.matcher(query)
         rows = await asyncio.to_thread(search_subjects, app.services.cache, query, 30)
         for row in rows:
-            label = one_line(f"{row['kind']}: {row['label']}", 80)
-            score = matcher.match(label) or 0.1
-            yield Hit(score, Text(label), partial(app.go_to, row["kind"], row["id"]),
-                      text=label, help=one_line(f"{row['id']} {row.get('extra') or ''}", 80))
+            label = plain(f"{row['kind']}: {row['label']}", 80)
+            # the second line in the prompt: Textual parses a Hit's ``help`` string as markup
+            prompt = Content.from_markup("$label\n[dim not bold]$help", label=label,
+                                         help=plain(f"{row['id']} {row.get('extra') or ''}", 80))
+            yield Hit(matcher.match(label) or 0.1, prompt,
+                      partial(app.go_to, row["kind"], row["id"]), text=label)
 
 
 class ISMApp(App[None]):
@@ -237,7 +240,7 @@ class ISMApp(App[None]):
 
     def action_sync(self) -> None:
         if self.syncing:
-            self.notify("A sync is already running.", timeout=2)
+            toast(self, "A sync is already running.", timeout=2)
             return
         self.run_sync_worker()
 
@@ -263,15 +266,13 @@ class ISMApp(App[None]):
         self.last_sync_error = errors[0] if errors else None
         self.reload_all()
         if errors:
-            first = one_line(errors[0], 300)
             more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-            self.notify(f"Sync failed: {first}{more}. The screens show the cache.",
-                        severity="error", timeout=10, markup=False)
+            toast(self, f"Sync failed: {plain(errors[0], 300)}{more}. The screens show the cache.",
+                  severity="error", timeout=10)
         else:
             changed = sum(r.rows + r.deleted if r.changed is None else len(r.changed)
                           for r in report.resources)
-            self.notify(f"Synced in {report.seconds:.1f} s: {changed:,} rows changed.",
-                        timeout=3)
+            toast(self, f"Synced in {report.seconds:.1f} s: {changed:,} rows changed.", timeout=3)
         if any(r.resource in ("usage", "usage_periods") and (r.changed is None or r.changed)
                for r in report.resources):
             await asyncio.to_thread(self._warm_analytics)
@@ -297,17 +298,16 @@ class ISMApp(App[None]):
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
         except OSError as exc:
-            self.notify(f"Cannot write the escalation: {exc}", severity="error", markup=False)
+            toast(self, f"Cannot write the escalation: {exc}", severity="error")
             return
         self.copy_to_clipboard(text)
-        self.notify(f"Escalation written to {path} and copied to the clipboard.",
-                    markup=False, timeout=6)
+        toast(self, f"Escalation written to {path} and copied to the clipboard.", timeout=6)
 
     def export_escalation(self, blockers: list[Any], stem: str) -> None:
         from ism_tui.triage.export import to_markdown
 
         if not blockers:
-            self.notify("Nothing to export.", severity="warning")
+            toast(self, "Nothing to export.", severity="warning")
             return
         fresh = freshness_summary(self.services.cache, now=self.clock())
         self.save_and_copy(to_markdown(blockers, freshness=fresh, exported_at=self.clock()),
@@ -330,10 +330,10 @@ class ISMApp(App[None]):
         try:
             choices = self.actions.available(kind, subject_id)
         except ActionError as exc:
-            self.notify(str(exc), severity="error", markup=False)
+            toast(self, exc, severity="error")
             return
         if not choices:
-            self.notify("This row is no longer in the cache.", severity="warning")
+            toast(self, "This row is no longer in the cache.", severity="warning")
             return
         items = [(name, d.allowed, d.reason) for name, d in choices]
         self.push_screen(ActionMenu(f"Actions on {kind} {subject_id}", items),
@@ -347,14 +347,14 @@ class ISMApp(App[None]):
         plan = self.actions.plan_for(action, subject_id)
         if not plan.allowed:
             outcome = self.actions.refuse(plan)
-            self.notify(outcome.message, severity="warning", markup=False, timeout=8)
+            toast(self, outcome.message, severity="warning", timeout=8)
             return
         self.push_screen(ConfirmAction(plan), partial(self._confirmed, plan))
 
     def _confirmed(self, plan: Any, typed: str | None) -> None:
         if typed is None:
             outcome = self.actions.cancel(plan)
-            self.notify(outcome.message, markup=False, timeout=4)
+            toast(self, outcome.message, timeout=4)
             return
         self.execute_action(plan, typed)
 
@@ -365,13 +365,13 @@ class ISMApp(App[None]):
         who = me.email if me else "unknown"
 
         def progress(message: str) -> None:
-            header.show_sync(f"⟳ {one_line(message, 60)} ", "bold cyan")
+            header.show_sync(f"⟳ {plain(message, 60)} ", "bold cyan")
 
         outcome = await self.actions.execute(plan, who, typed_name=typed or None,
                                              progress=progress)
         self.reload_all()
-        self.notify(outcome.message, severity="information" if outcome.ok else "error",
-                    markup=False, timeout=8)
+        toast(self, outcome.message, severity="information" if outcome.ok else "error",
+              timeout=8)
 
     def open_build_logs(self, workspace_id: str) -> None:
         from screens.build_logs import BuildLogScreen
@@ -379,12 +379,12 @@ class ISMApp(App[None]):
 
         row = workspace_detail(self.services.cache, workspace_id)
         if row is None or not row.get("build_id"):
-            self.notify("This workspace has no build in the cache.", severity="warning")
+            toast(self, "This workspace has no build in the cache.", severity="warning")
             return
         from ism_tui.api.models import ACTIVE_JOB_STATUSES
 
         running = row.get("build_job_status") in ACTIVE_JOB_STATUSES
-        title = f"Build logs: {one_line(row['name'], 40)} build #{row.get('build_number') or '?'}"
+        title = f"Build logs: {plain(row['name'], 40)} build #{row.get('build_number') or '?'}"
         self.push_screen(BuildLogScreen(self.services.engine, row["build_id"], title, running))
 
     # ------------------------------------------------------------------ help and palette

@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ism_tui.text import one_line
+from screens.literal import literal, plain, toast
 
 LABELS = {"reissue_invite": "Reissue invite", "retry": "Retry the failed create",
           "cancel": "Cancel the running build", "start": "Start workspace",
@@ -45,10 +45,10 @@ class ActionMenu(ModalScreen[str | None]):
             else:
                 label.append("✖ ", "dim")
                 label.append(LABELS.get(name, name), "dim strike")
-                label.append(f"  not allowed: {one_line(reason, 120)}", "dim italic")
+                label.append(f"  not allowed: {plain(reason, 120)}", "dim italic")
             options.append(Option(label, id=name))
         with Vertical(classes="dialog") as box:
-            box.border_title = one_line(self.title_text, 70)
+            box.border_title = literal(self.title_text, 70)
             yield OptionList(*options, id="action-options")
             yield Static("enter chooses · esc closes", classes="dialog-hint", markup=False)
 
@@ -73,12 +73,12 @@ class ConfirmAction(ModalScreen[str | None]):
         plan = self.plan
         subject = plan.subject
         body = Text()
-        body.append(one_line(plan.description, 300) + "\n\n", "bold")
+        body.append(plain(plan.description, 300) + "\n\n", "bold")
         body.append(f"{'Object':<10}", "dim")
-        body.append(f"{subject.kind} {one_line(subject.name, 60)} ({subject.id})\n")
+        body.append(f"{subject.kind} {plain(subject.name, 60)} ({plain(subject.id, 60)})\n")
         body.append(f"{'Customer':<10}", "dim")
-        body.append(f"{one_line(subject.customer_name or '', 50)} "
-                    f"({subject.customer_id or '—'})\n")
+        body.append(f"{plain(subject.customer_name, 50)} "
+                    f"({plain(subject.customer_id or '—', 60)})\n")
         if plan.action == "delete":
             body.append("\nThe workspace and its storage are removed by the Console. "
                         "This cannot be undone.\n", "bold red")
@@ -86,8 +86,8 @@ class ConfirmAction(ModalScreen[str | None]):
             box.border_title = f"Confirm: {LABELS.get(plan.action, plan.action)}"
             yield Static(body, markup=False)
             if plan.requires_typed_name:
-                yield Static(one_line(plan.prompt, 200), markup=False)
-                yield Input(placeholder=one_line(plan.confirm_text, 60), id="confirm-name")
+                yield Static(literal(plan.prompt, 200))
+                yield Input(placeholder=plain(plan.confirm_text, 60), id="confirm-name")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Confirm", id="confirm",
                              variant="error" if plan.action == "delete" else "primary")
@@ -107,8 +107,8 @@ class ConfirmAction(ModalScreen[str | None]):
     def _try_confirm(self) -> None:
         typed = self._typed()
         if not self.plan.confirmation_matches(typed):
-            self.app.notify(f"Type the workspace name exactly: {one_line(self.plan.confirm_text)}",
-                            severity="warning", markup=False)
+            toast(self.app, f"Type the workspace name exactly: {self.plan.confirm_text}",
+                  severity="warning")
             return
         self.dismiss(typed)
 

@@ -19,7 +19,7 @@ from textual.widgets.option_list import Option
 
 from ism_tui.analytics import periods
 from ism_tui.analytics.service import AnalyticsError, AnalyticsService, AnalyticsView, Selection
-from ism_tui.text import one_line
+from screens.literal import literal, plain, toast
 
 PRESET_ORDER = ["today", "7d", "30d", "this-month", "last-month", "90d"]
 STATUS_WORDS = {"ok": ("✔ OK", "bold green"), "partial": ("⚠ PARTIAL", "bold yellow"),
@@ -43,13 +43,13 @@ class PickScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as box:
-            box.border_title = self.title_text
+            box.border_title = literal(self.title_text, 70)
             yield Input(placeholder=self.hint or "type to filter, enter picks", id="pick-filter")
             yield OptionList(*self._options(""), id="pick-options")
 
     def _options(self, text: str) -> list[Option]:
         low = text.casefold()
-        return [Option(Text(one_line(label, 80)), id=key) for key, label in self.choices
+        return [Option(literal(label, 80), id=key) for key, label in self.choices
                 if low in label.casefold() or low in key.casefold()][:300]
 
     @on(Input.Changed, "#pick-filter")
@@ -118,7 +118,7 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
             self.view = self.service.view(Selection(self.scope, self.period))
         except AnalyticsError as exc:
             self.view = None
-            self.query_one("#an-summary", Static).update(Text(str(exc), "bold red"))
+            self.query_one("#an-summary", Static).update(literal(exc, style="bold red"))
             return
         self._show(self.view)
 
@@ -130,7 +130,7 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
         controls.append("p ", "bold")
         controls.append(f"period: {p.label}   ")
         controls.append("c ", "bold")
-        controls.append(f"scope: {one_line(view.scope_label, 40)}")
+        controls.append(f"scope: {plain(view.scope_label, 40)}")
         self.query_one("#an-controls", Static).update(controls)
         word, style = STATUS_WORDS.get(view.status, ("?", ""))
         summary = Text()
@@ -140,9 +140,9 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
         label = self.query_one("#an-chart-label", Static)
         body = Text()
         if view.status == "denied":
-            summary.append(one_line(view.denied or "", 300))
+            summary.append(plain(view.denied or "", 300))
             for note in view.notes:
-                body.append("\n" + one_line(note, 400) + "\n", "cyan")
+                body.append("\n" + plain(note, 400) + "\n", "cyan")
             body.append("\nNo escalation is needed.\n", "dim")
             chart.display = label.display = False
             self.query_one("#an-summary", Static).update(summary)
@@ -154,7 +154,7 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
         summary.append(f" · {_num(t.ai_credits_used, 2)} AI credits · ${_num(t.cost_usd, 2)}")
         summary.append(f" · {t.rows:,} rows on {view.days_with_usage}/{p.days} days", "dim")
         for note in view.notes:
-            summary.append("\n" + one_line(note, 300), "yellow")
+            summary.append("\n" + plain(note, 300), "yellow")
         self.query_one("#an-summary", Static).update(summary)
         hours = [d.amounts.workspace_hours for d in view.days]
         peak = max(hours, default=0.0)
@@ -165,13 +165,13 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
         through = (view.provider_data_through.strftime("%Y-%m-%d %H:%MZ")
                    if view.provider_data_through else "unknown")
         body.append("Reconciliation (days): ", "bold")
-        body.append((recon or "none reported") + "\n")
+        body.append(plain(recon or "none reported") + "\n")
         body.append("Provider data through: ", "bold")
         body.append(through + "\n")
         bad = [d for d in view.reconciliation if d.status != "reconciled"]
         if bad:
             body.append("Days not reconciled: ", "bold yellow")
-            body.append(", ".join(f"{d.day:%m-%d} {d.status}" for d in bad[:10])
+            body.append(plain(", ".join(f"{d.day:%m-%d} {d.status}" for d in bad[:10]))
                         + (" …" if len(bad) > 10 else "") + "\n")
         if view.diagnosis:
             body.append("\n" + ("Analytics looks empty? " if view.status == "empty" else
@@ -182,10 +182,10 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
                 body.append(f"  {mark} ", st)
                 body.append(f"{f.title}", "bold" if f.primary else "")
                 body.append(" (most likely)\n" if f.primary else "\n", "bold yellow")
-                body.append("          " + one_line(f.summary, 300) + "\n", "dim")
+                body.append("          " + plain(f.summary, 300) + "\n", "dim")
                 if f.holds:
                     for e in f.evidence[:5]:
-                        body.append("          · " + one_line(e, 300) + "\n")
+                        body.append("          · " + plain(e, 300) + "\n")
                     body.append("          fix: " + f.fix + "\n", "italic")
         if view.escalation is not None:
             body.append("\nIf the period is right and usage is still missing, press ", "")
@@ -201,19 +201,19 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
             out.append("\nTop customers\n", "bold underline")
             for c in view.top_customers:
                 out.append(f"  {_num(c.amounts.workspace_hours):>9} h  ")
-                out.append(one_line(c.name, 40) + "\n")
+                out.append(plain(c.name, 40) + "\n")
         if view.top_workspaces:
             out.append(f"\nTop workspaces ({view.workspaces_with_usage:,} with usage)\n",
                        "bold underline")
             for w in view.top_workspaces:
                 out.append(f"  {_num(w.amounts.workspace_hours):>9} h  ")
-                out.append(one_line(w.name or w.workspace_id, 32))
-                out.append(f"  {one_line(w.owner_email, 36)}\n", "dim")
+                out.append(plain(w.name or w.workspace_id, 32))
+                out.append(f"  {plain(w.owner_email, 36)}\n", "dim")
         if view.top_users:
             out.append(f"\nTop users ({view.users_with_usage:,} with usage)\n", "bold underline")
             for u in view.top_users:
                 out.append(f"  {_num(u.amounts.workspace_hours):>9} h  ")
-                out.append(one_line(u.email or u.user_id, 48) + "\n")
+                out.append(plain(u.email or u.user_id, 48) + "\n")
         return out
 
     # ------------------------------------------------------------------ keys
@@ -236,7 +236,7 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
                 else:
                     self.period = periods.preset(key, today)
             except periods.PeriodError as exc:
-                self.app.notify(str(exc), severity="error", markup=False)
+                toast(self.app, exc, severity="error")
                 return
             self.reload()
 
@@ -263,7 +263,7 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
         from ism_tui.analytics.export import export
 
         if self.view is None or self.view.status == "denied":
-            self.app.notify("Nothing to export for this role.", severity="warning")
+            toast(self.app, "Nothing to export for this role.", severity="warning")
             return
         directory = self.app.services.settings.export_dir  # type: ignore[attr-defined]
         p = self.view.selection.period
@@ -274,17 +274,17 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
             for fmt in ("csv", "json"):
                 (directory / f"{stem}.{fmt}").write_text(export(self.view, fmt), "utf-8")
         except OSError as exc:
-            self.app.notify(f"Cannot write the export: {exc}", severity="error", markup=False)
+            toast(self.app, f"Cannot write the export: {exc}", severity="error")
             return
-        self.app.notify(f"Wrote {directory / stem}.csv and .json", markup=False)
+        toast(self.app, f"Wrote {directory / stem}.csv and .json")
 
     def action_escalate(self) -> None:
         if self.view is None or self.view.escalation is None:
-            self.app.notify("This selection shows usage: there is nothing to escalate.",
-                            severity="information")
+            toast(self.app, "This selection shows usage: there is nothing to escalate.",
+                  severity="information")
             return
         text = "```json\n" + json.dumps(self.view.escalation, indent=2, default=str) + "\n```\n"
-        md = (f"## Analytics looks empty: {one_line(self.view.scope_label)}\n\n"
+        md = (f"## Analytics looks empty: {plain(self.view.scope_label)}\n\n"
               "Send to ISM support with the selected period and the visible reconciliation "
               "status.\n\n" + text)
         self.app.save_and_copy(md, "analytics-escalation")  # type: ignore[attr-defined]

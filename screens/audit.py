@@ -11,7 +11,6 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from ism_tui.text import one_line
 from screens.window_table import Column, WindowTable
 from storage.audit import count_audit, list_audit
 
@@ -47,7 +46,7 @@ def _when(row: Row) -> tuple[str, str]:
 
 def _target(row: Row) -> tuple[str, str]:
     name = row.get("target_name") or row.get("target_id")
-    return one_line(f"{row.get('target_type')} {name}"), ""
+    return f"{row.get('target_type')} {name}", ""
 
 
 AUDIT_COLUMNS = [

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
 from ism_tui.api.models import ACTIVE_JOB_STATUSES
-from ism_tui.text import one_line
+from screens.literal import literal, plain, toast
 from screens.window_table import Column, WindowTable
 from storage import build_logs as logs
 
@@ -46,7 +46,7 @@ def _mark(row: Row) -> tuple[str, str]:
 
 
 def _output(row: Row) -> tuple[str, str]:
-    return one_line(str(row.get("output") or ""), 2000), "red" if row.get("error") else ""
+    return str(row.get("output") or ""), "red" if row.get("error") else ""
 
 
 LOG_COLUMNS = [
@@ -75,7 +75,7 @@ class BuildLogScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="log-box") as box:
-            box.border_title = one_line(self.title_text, 70)
+            box.border_title = literal(self.title_text, 70)
             yield Static("", id="log-info", markup=False)
             yield Input(placeholder="search the log (enter keeps it, esc clears)", id="log-search")
             yield WindowTable(LogSource(self.engine, self.build_id), LOG_COLUMNS)
@@ -102,10 +102,10 @@ class BuildLogScreen(ModalScreen[None]):
         out.append(f" · {i.error_lines} error line(s)", "bold red" if i.error_lines else "dim")
         if i.failing_stage:
             out.append(" · failing stage: ", "dim")
-            out.append(one_line(i.failing_stage, 30), "bold yellow")
+            out.append(plain(i.failing_stage, 30), "bold yellow")
         out.append(" · follow ON" if self.follow else " · follow off", "dim")
         if note:
-            out.append(f" · {note}", "italic")
+            out.append(f" · {plain(note)}", "italic")
         self.query_one("#log-info", Static).update(out)
 
     @work(exclusive=True, group="logs", exit_on_error=False)
@@ -122,7 +122,7 @@ class BuildLogScreen(ModalScreen[None]):
                     ended = status
                     added += await fetch_build_logs(services, self.build_id)  # its last lines
         except Exception as exc:  # offline: the cached lines still show
-            self._show_info(f"showing cached lines ({one_line(str(exc), 80)})")
+            self._show_info(f"showing cached lines ({plain(exc, 80)})")
             self.query_one(WindowTable).reload()
             return
         table = self.query_one(WindowTable)
@@ -150,7 +150,7 @@ class BuildLogScreen(ModalScreen[None]):
     def action_first_error(self) -> None:
         i = logs.info(self.engine, self.build_id)
         if i.first_error_id is None:
-            self.notify("No error line in this log.")
+            toast(self, "No error line in this log.")
             return
         table = self.query_one(WindowTable)
         table.set_filter("")
@@ -177,9 +177,9 @@ class BuildLogScreen(ModalScreen[None]):
             directory.mkdir(parents=True, exist_ok=True)
             n = logs.save_to_file(self.engine, self.build_id, path)
         except OSError as exc:
-            self.notify(f"Cannot save the log: {exc}", severity="error", markup=False)
+            toast(self, f"Cannot save the log: {exc}", severity="error")
             return
-        self.notify(f"Saved {n:,} lines to {path}", markup=False)
+        toast(self, f"Saved {n:,} lines to {path}")
 
     def action_close(self) -> None:
         box = self.query_one("#log-search", Input)

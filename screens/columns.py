@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ism_tui.text import one_line
 from screens.flags import FLAG_WIDTH, SEVERITY_STYLE, STATUS_STYLE, flag_for
 from screens.window_table import Column
 
@@ -55,7 +54,7 @@ ROLE_SHORT = {"customer_member": "member", "customer_admin": "admin",
 
 def _role(row: Row) -> tuple[str, str]:
     role = str(row.get("role") or "")
-    return ROLE_SHORT.get(role, one_line(role)), ""
+    return ROLE_SHORT.get(role, role), ""
 
 
 def _date(key: str) -> Any:
@@ -69,7 +68,7 @@ def _severity(row: Row) -> tuple[str, str]:
 
 
 def _case(row: Row) -> tuple[str, str]:
-    return one_line(str(row.get("case") or "")), ""
+    return str(row.get("case") or ""), ""
 
 
 WORKSPACE_COLUMNS = [

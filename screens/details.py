@@ -1,6 +1,7 @@
 """Detail panes: customer, user, invite, workspace and blocker, as Rich ``Text``.
 
-Every value from the API is appended as plain text (``Text.append``), never parsed as markup.
+Every value from the API is appended as ``screens.literal.plain`` text (``Text.append``): no
+secret, no escape, never parsed as markup.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from ism_tui.text import one_line
 from ism_tui.triage.model import Blocker
 from ism_tui.triage.store import blockers_for
 from ism_tui.triage.urls import check_launch_url
 from screens.flags import SEVERITY_STYLE, STATUS_STYLE
+from screens.literal import plain
 from storage import queries
 
 if TYPE_CHECKING:
@@ -23,13 +24,13 @@ Row = dict[str, Any]
 
 
 def _title(out: Text, value: str) -> None:
-    out.append(one_line(value, 200) + "\n", "bold")
+    out.append(plain(value, 200) + "\n", "bold")
 
 
 def _field(out: Text, label: str, value: Any, style: str = "") -> None:
     shown = "—" if value in (None, "", []) else (
-        ", ".join(one_line(str(v), 80) for v in value) if isinstance(value, list)
-        else one_line(str(value), 400))
+        ", ".join(plain(str(v), 80) for v in value) if isinstance(value, list)
+        else plain(str(value), 400))
     out.append(f"{label:<16}", "dim")
     out.append(shown + "\n", style or STATUS_STYLE.get(str(value), ""))
 
@@ -41,7 +42,7 @@ def when(value: Any) -> str | None:
     text = str(value)
     if len(text) >= 16 and text[10] == "T":
         return f"{text[:10]} {text[11:16]}Z"
-    return one_line(text, 40)
+    return plain(text, 40)
 
 
 def _blockers(out: Text, blockers: list[Blocker]) -> None:
@@ -53,7 +54,7 @@ def _blockers(out: Text, blockers: list[Blocker]) -> None:
         word, style = SEVERITY_STYLE.get(b.severity, ("?", ""))
         out.append(f" {word} ", style)
         out.append(b.playbook.title + "\n", "bold")
-        out.append("   " + b.summary + "\n")
+        out.append("   " + plain(b.summary) + "\n")
         out.append(f"   who acts next: {b.owner}", "dim")
         if b.escalate_to:
             out.append(f" · escalate to: {b.escalate_to}", "dim")
@@ -157,8 +158,8 @@ def workspace_text(engine: Engine, workspace_id: str) -> Text:
             verdict = check_launch_url(app.get("url"))
             mark, style = ("✔ public", "green") if verdict.ok else ("⚠ URL " + verdict.reason,
                                                                     "bold yellow")
-            out.append(f"  {one_line(app.get('launch_action') or app.get('slug'), 30)}: ")
-            out.append(verdict.host or "no host")
+            out.append(f"  {plain(app.get('launch_action') or app.get('slug'), 30)}: ")
+            out.append(plain(verdict.host or "no host"))
             out.append(f"  {mark}\n", style)
     _blockers(out, blockers_for(engine, "workspace", workspace_id))
     return out
@@ -169,7 +170,7 @@ def blocker_text(b: Blocker) -> Text:
     word, style = SEVERITY_STYLE.get(b.severity, ("?", ""))
     out.append(f"{word} ", style)
     out.append(b.playbook.title + "\n", "bold")
-    out.append(b.summary + "\n\n")
+    out.append(plain(b.summary) + "\n\n")
     _field(out, "Customer", b.customer_name)
     _field(out, "Subject", f"{b.subject_type} {b.subject_name} ({b.subject_id})")
     _field(out, "Since", when(b.since))
@@ -183,7 +184,7 @@ def blocker_text(b: Blocker) -> Text:
     out.append("\nEvidence\n", "bold underline")
     for e in b.evidence:
         out.append(f"  {e.field} = ", "dim")
-        out.append(one_line(e.value, 300))
+        out.append(plain(e.value, 300))
         if e.since:
             out.append(f"  (since {when(e.since)})", "dim")
         out.append("\n")
@@ -194,7 +195,7 @@ def blocker_text(b: Blocker) -> Text:
     if logs:
         out.append("\nLast build log lines\n", "bold underline")
         for line in logs:
-            out.append("  " + one_line(str(line), 300) + "\n",
+            out.append("  " + plain(line, 300) + "\n",
                        "red" if " error:" in str(line) else "")
     out.append("\nDone when\n", "bold underline")
     for item in b.done_when:

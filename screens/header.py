@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Static
 
-from ism_tui.text import one_line
+from screens.literal import plain
 
 ROLE_WORDS = {"platform_operator": "operator", "customer_admin": "admin",
               "customer_member": "member"}
@@ -17,13 +17,13 @@ def who_text(profile: str, me: object | None, read_only: bool) -> Text:
     """``ISM · demo · ops@ism.example (platform operator, all customers) · READ-ONLY``."""
     out = Text()
     out.append("ISM ", "bold")
-    out.append(f"{one_line(profile, 20)} · ", "dim")
+    out.append(f"{plain(profile, 20)} · ", "dim")
     if me is None:
         out.append("who: unknown until the first sync", "yellow")
     else:
-        role = ROLE_WORDS.get(getattr(me, "role", ""), str(getattr(me, "role", "")))
-        scope = one_line(getattr(me, "customer_name", None) or "all customers", 24)
-        out.append(one_line(getattr(me, "email", ""), 32))
+        role = ROLE_WORDS.get(getattr(me, "role", ""), plain(getattr(me, "role", ""), 20))
+        scope = plain(getattr(me, "customer_name", None) or "all customers", 24)
+        out.append(plain(getattr(me, "email", ""), 32))
         out.append(f" {role} · {scope}", "dim")
     if read_only:
         out.append(" · READ-ONLY", "bold yellow")

@@ -11,6 +11,7 @@ from ism_tui.triage.store import get_blocker, list_blockers
 from screens.columns import BLOCKER_COLUMNS
 from screens.details import blocker_text
 from screens.list_pane import ListPane
+from screens.literal import toast
 from screens.sources import ListingSource
 from storage.queries import BLOCKERS
 
@@ -39,18 +40,18 @@ class TriagePane(ListPane):
     def action_export(self) -> None:
         row = self.table.current
         if row is None:
-            self.app.notify("No blocker selected.", severity="warning")
+            toast(self.app, "No blocker selected.", severity="warning")
             return
         blocker = get_blocker(self.engine, row["id"])
         if blocker is None:
-            self.app.notify("This blocker was resolved by the last sync.", severity="warning")
+            toast(self.app, "This blocker was resolved by the last sync.", severity="warning")
             return
         self.app.export_escalation([blocker], f"escalation-{blocker.case}")  # type: ignore[attr-defined]
 
     def action_export_customer(self) -> None:
         row = self.table.current
         if row is None or not row.get("customer_id"):
-            self.app.notify("No customer selected.", severity="warning")
+            toast(self.app, "No customer selected.", severity="warning")
             return
         blockers = list_blockers(self.engine, customer_id=row["customer_id"])
         self.app.export_escalation(blockers, f"escalations-{row['customer_id']}")  # type: ignore[attr-defined]

@@ -3,7 +3,8 @@
 The stock ``DataTable`` holds every row in memory (100k rows took ~13.5 s here); this widget asks
 its source for ``count(filter)`` and ``window(offset, limit, ...)`` and caches a few screens of
 rows around the viewport, so first paint, scrolling and filtering stay flat as the cache grows.
-Cells are plain text: API data never reaches markup parsing.
+Cells are Segments of ``screens.literal.plain`` text (no secrets, no escapes, never parsed as
+markup), worked out once per cached row.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ism_tui.text import one_line
+from screens.literal import plain
 
 Row = dict[str, Any]
 
@@ -99,6 +100,7 @@ class WindowTable(ScrollView, can_focus=True):
         self.count_cap = count_cap
         self.exact = True
         self._cache: dict[int, Row] = {}
+        self._cells: dict[int, list[tuple[str, Style | None]]] = {}  # shown text, by row
         self._counted = False
         self._select_when_counted = False
         self.empty_text = "(no rows in the cache: press r to sync)"
@@ -110,7 +112,7 @@ class WindowTable(ScrollView, can_focus=True):
 
         A table that is not on screen (another tab) only marks itself stale: it counts when
         it is next shown, so start-up and a sync's refresh pay for the visible tab only."""
-        self._cache.clear()
+        self._forget_rows()
         if not self.region:
             self._counted = False
             return
@@ -167,9 +169,27 @@ class WindowTable(ScrollView, can_focus=True):
         start = max(index - page, 0)
         rows = self.source.window(start, page * 3, self.filter_text, self.sort, self.descending)
         if len(self._cache) > 5000:
-            self._cache.clear()
+            self._forget_rows()
         for offset, row in enumerate(rows):
             self._cache[start + offset] = row
+
+    def _forget_rows(self) -> None:
+        self._cache.clear()
+        self._cells.clear()
+
+    def _row_cells(self, index: int, row: Row) -> list[tuple[str, Style | None]]:
+        """Each column's text and style for ``row`` (computed once while it is cached)."""
+        cells = self._cells.get(index)
+        if cells is None:
+            cells = []
+            for column in self.columns:
+                if column.render is not None:
+                    value, style = column.render(row)
+                else:
+                    value, style = str(row.get(column.key) or ""), ""
+                cells.append((plain(value), Style.parse(style) if style else None))
+            self._cells[index] = cells
+        return cells
 
     @property
     def current(self) -> Row | None:
@@ -212,12 +232,9 @@ class WindowTable(ScrollView, can_focus=True):
         if index == self.cursor:
             base = base + self.get_component_rich_style("window-table--cursor")
         segments: list[Segment] = []
-        for column, cell_width in zip(self.columns, self._widths(), strict=True):
-            if column.render is not None:
-                value, style = column.render(row)
-            else:
-                value, style = one_line(str(row.get(column.key) or "")), ""
-            cell_style = base + Style.parse(style) if style else base
+        cells = self._row_cells(index, row)
+        for (value, style), cell_width in zip(cells, self._widths(), strict=True):
+            cell_style = base + style if style else base
             segments.append(Segment(set_cell_size(value, cell_width), cell_style))
             segments.append(Segment(" ", base))
         return Strip(segments).crop(0, width).extend_cell_length(width, base)
@@ -308,7 +325,7 @@ class WindowTable(ScrollView, can_focus=True):
         arrow = "▼" if self.descending else "▲"
         shown = f"{self.total:,}{'' if self.exact else '+'} {noun}"
         if self.filter_text:
-            shown += f" matching {one_line(self.filter_text, 30)!r}"
+            shown += f" matching {plain(self.filter_text, 30)!r}"
         return f"{shown} · sort {sort} {arrow} · row {min(self.cursor + 1, self.total):,}"
 
     def region_of_cursor(self) -> Region:
