@@ -116,3 +116,37 @@ def test_kill_9_mid_sync_leaves_a_readable_cache_and_the_next_sync_resumes(
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert conn.execute("SELECT count(*) FROM workspaces").fetchone()[0] == len(
             sim.world.workspaces)
+
+
+CONTROLS = ("\x1b", "\x07", "\x9b")
+
+
+def test_plain_output_prints_hostile_text_without_control_characters(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A Console whose ``/me`` display name and object names carry ESC, BEL and OSC sequences:
+    ``sync``, ``status``, ``blockers`` and ``audit`` print the text, never the sequences."""
+    from ism_tui.sim.world import build_world
+
+    world = build_world("demo", now=FROZEN_NOW, seed=7)
+    world.tokens["demo-operator"]["name"] = "Sam\x1b]0;pwned\x07 Rivera\x07\x1b[2J\x9b31m"
+    with running_simulator(world, faults="hostile") as sim:
+        config = tmp_path / "config.toml"
+        config.write_text("[profiles.default]\n", encoding="utf-8")
+        monkeypatch.setenv("ISM_TUI_URL", sim.base_url)
+        monkeypatch.setenv("ISM_TUI_TOKEN", "demo-operator")
+        monkeypatch.setenv("ISM_TUI_CACHE_DIR", str(tmp_path / "cache"))
+        env = ["--config", str(config)]
+        assert main([*env, "sync"]) == 0
+        assert main([*env, "act", "stop", "ws-000088", "--yes"]) == 2  # refused: it failed
+        outputs = [capsys.readouterr()]
+        for command in ("status", "blockers", "audit"):
+            assert main([*env, command]) == 0
+            outputs.append(capsys.readouterr())
+    status = outputs[1].out
+    assert "token is Sam Rivera" in status and "<sam.rivera@ism.example.com>" in status
+    assert "[@click=app.quit]" in outputs[2].out  # hostile names are listed as they are
+    assert "imaging-pipeline" in outputs[3].out and "refused" in outputs[3].out
+    for out in outputs:
+        printed = out.out + out.err
+        assert printed and not any(c in printed for c in CONTROLS), printed

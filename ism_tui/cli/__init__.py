@@ -2,8 +2,9 @@
 
 Each command lives in its own module ``ism_tui.cli.cmd_<name>`` exposing
 ``add_arguments(parser)`` and ``run(args) -> int``. Command modules import only the standard
-library at module level, so ``--help`` and headless commands start fast; heavy imports (textual,
-sqlmodel, httpx) happen inside ``run``. No command means: open the console (``cmd_tui``).
+library and ``ism_tui.cli.output`` (every plain line they print goes through its ``echo``) at
+module level, so ``--help`` and headless commands start fast; heavy imports (textual, sqlmodel,
+httpx) happen inside ``run``. No command means: open the console (``cmd_tui``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from ism_tui import __version__
+from ism_tui.cli.output import echo
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -72,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args._module.run(args) or 0)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        echo("interrupted", err=True)
         return 130
 
 

@@ -16,6 +16,8 @@ import json
 import sys
 from typing import Any
 
+from ism_tui.cli.output import echo
+
 ACTIONS = ("reissue_invite", "retry", "cancel", "start", "stop", "delete")
 ALIASES = {"reissue": "reissue_invite", "reissue-invite": "reissue_invite"}
 
@@ -31,20 +33,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _err(message: str, code: int) -> int:
-    print(f"ism-tui act: error: {message}", file=sys.stderr)
+    echo(f"ism-tui act: error: {message}", err=True)
     return code
 
 
 def _ask(prompt: str) -> str | None:
+    echo(prompt, end="", flush=True)  # the prompt names the workspace: API text
     try:
-        return input(prompt)
+        return input()
     except EOFError:
         return None
 
 
 def _confirm(plan: Any) -> tuple[bool, str | None]:
     """Ask on the terminal; returns (confirmed, typed name)."""
-    print(plan.description, file=sys.stderr)
+    echo(plan.description, err=True)
     if plan.requires_typed_name:
         typed = _ask(f"{plan.prompt}: ")
         return plan.confirmation_matches(typed), typed
@@ -71,7 +74,7 @@ def _print_outcome(outcome: Any, plan: Any, as_json: bool) -> None:
             data["error"] = outcome.error.__class__.__name__
         print(json.dumps(data, indent=2))
     else:
-        print(outcome.message)
+        echo(outcome.message)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -121,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
 
         def progress(message: str) -> None:
             if not args.json and sys.stderr.isatty():
-                print(f"  {message}…", file=sys.stderr)
+                echo(f"  {message}…", err=True)
 
         outcome = asyncio.run(service.execute(plan, confirmed_by, typed_name=typed,
                                               progress=progress))

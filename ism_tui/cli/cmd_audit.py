@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 from typing import Any
+
+from ism_tui.cli.output import echo
 
 ACTIONS = ("reissue_invite", "retry", "cancel", "start", "stop", "delete")
 
@@ -26,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _err(message: str, code: int) -> int:
-    print(f"ism-tui audit: error: {message}", file=sys.stderr)
+    echo(f"ism-tui audit: error: {message}", err=True)
     return code
 
 
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"total": total, "offset": args.offset,
                           "rows": [r.as_dict() for r in rows]}, indent=2))
         return 0
-    print(render(rows, total, args.offset))
+    echo(render(rows, total, args.offset))
     return 0
 
 

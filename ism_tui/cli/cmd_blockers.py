@@ -7,6 +7,8 @@ import sys
 
 import orjson
 
+from ism_tui.cli.output import echo
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--customer", metavar="ID", help="only this customer")
@@ -23,13 +25,12 @@ def run(args: argparse.Namespace) -> int:
     from storage.db import CacheError
 
     if args.case and args.case not in CASES:
-        print(f"ism-tui blockers: unknown case {args.case!r}; cases: {', '.join(CASES)}",
-              file=sys.stderr)
+        echo(f"ism-tui blockers: unknown case {args.case!r}; cases: {', '.join(CASES)}", err=True)
         return 2
     try:
         services = build_services(args.profile, args.config)
     except (ConfigError, CacheError) as exc:
-        print(f"ism-tui blockers: {exc}", file=sys.stderr)
+        echo(f"ism-tui blockers: {exc}", err=True)
         return 3
     try:
         blockers = list_blockers(services.engine, args.customer, args.case)
@@ -45,10 +46,10 @@ def run(args: argparse.Namespace) -> int:
             option=orjson.OPT_INDENT_2) + b"\n")
         sys.stdout.flush()
         return 0
-    print(f"{len(blockers)} blocker(s); cache {fresh}")
+    echo(f"{len(blockers)} blocker(s); cache {fresh}")
     for group in group_by_customer(blockers):
-        print(f"\n{group.customer_name or '(no customer)'}")
+        echo(f"\n{group.customer_name or '(no customer)'}")
         for b in group.blockers:
-            print(f"  {b.severity_word:<8} {b.case:<27} {b.subject_name[:28]:<28} "
-                  f"-> {b.owner:<17} {b.id}")
+            echo(f"  {b.severity_word:<8} {b.case:<27} {b.subject_name[:28]:<28} "
+                 f"-> {b.owner:<17} {b.id}")
     return 0

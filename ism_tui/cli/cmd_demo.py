@@ -6,7 +6,8 @@ The cache lives in a temporary directory removed on exit; the user's config file
 from __future__ import annotations
 
 import argparse
-import sys
+
+from ism_tui.cli.output import echo
 
 TOKENS = {"operator": "demo-operator", "admin": "demo-admin", "member": "demo-member"}
 
@@ -28,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         sim = start_simulator(scenario="demo", seed=args.seed, faults=args.faults)
     except (RuntimeError, ValueError) as exc:
-        print(f"ism-tui demo: {exc}", file=sys.stderr)
+        echo(f"ism-tui demo: {exc}", err=True)
         return 1
     try:
         with tempfile.TemporaryDirectory(prefix="ism-tui-demo-") as tmp:
@@ -47,6 +48,6 @@ def run(args: argparse.Namespace) -> int:
                 services.close()
     finally:
         sim.stop()
-    print(f"ism-tui demo: the simulator on {sim.base_url} has stopped; exports (if any) are in "
-          f"{services.settings.export_dir}")
+    echo(f"ism-tui demo: the simulator on {sim.base_url} has stopped; exports (if any) are in "
+         f"{services.settings.export_dir}")
     return 0

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
+
+from ism_tui.cli.output import echo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,12 +24,12 @@ def run(args: argparse.Namespace) -> int:
     from storage.db import CacheError
 
     if bool(args.blocker_id) == bool(args.customer):
-        print("ism-tui escalate: give either a BLOCKER_ID or --customer ID", file=sys.stderr)
+        echo("ism-tui escalate: give either a BLOCKER_ID or --customer ID", err=True)
         return 2
     try:
         services = build_services(args.profile, args.config)
     except (ConfigError, CacheError) as exc:
-        print(f"ism-tui escalate: {exc}", file=sys.stderr)
+        echo(f"ism-tui escalate: {exc}", err=True)
         return 3
     try:
         if args.blocker_id:
@@ -42,18 +43,17 @@ def run(args: argparse.Namespace) -> int:
     if not blockers:
         what = f"blocker {args.blocker_id!r}" if args.blocker_id else \
             f"blockers for customer {args.customer!r}"
-        print(f"ism-tui escalate: no {what} in the cache; list them with `ism-tui blockers`",
-              file=sys.stderr)
+        echo(f"ism-tui escalate: no {what} in the cache; list them with `ism-tui blockers`",
+             err=True)
         return 1
     text = (to_json if args.format == "json" else to_markdown)(blockers, freshness=fresh)
     if args.output:
         try:
             Path(args.output).write_text(text + "\n", encoding="utf-8")
         except OSError as exc:
-            print(f"ism-tui escalate: cannot write {args.output}: {exc.strerror}",
-                  file=sys.stderr)
+            echo(f"ism-tui escalate: cannot write {args.output}: {exc.strerror}", err=True)
             return 1
-        print(f"wrote {len(blockers)} escalation(s) to {args.output}", file=sys.stderr)
+        echo(f"wrote {len(blockers)} escalation(s) to {args.output}", err=True)
     else:
-        print(text)
+        echo(text)
     return 0

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
-import sys
+
+from ism_tui.cli.output import echo
 
 LOOPBACK_NAMES = ("localhost",)
 
@@ -32,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _fail(message: str, code: int = 2) -> int:
-    print(f"ism-tui sim: error: {message}", file=sys.stderr)
+    echo(f"ism-tui sim: error: {message}", err=True)
     return code
 
 
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             path = write_openapi(args.write_openapi)
         except OSError as exc:
             return _fail(f"cannot write {args.write_openapi}: {exc.strerror or exc}")
-        print(f"wrote {path}")
+        echo(f"wrote {path}")
         return 0
     if not is_loopback(args.host) and not args.allow_remote:
         return _fail(f"--host {args.host} is not a loopback address; the simulator's tokens are "
@@ -83,7 +84,7 @@ def _serve(args: argparse.Namespace, spec: object) -> int:
 
     assert isinstance(spec, FaultSpec)
     if args.scenario == "scale":
-        print(f"building the scale scenario ({args.scale} workspaces)...", flush=True)
+        echo(f"building the scale scenario ({args.scale} workspaces)...", flush=True)
     world = build_world(args.scenario, seed=args.seed, scale=args.scale)
     state = SimState(world, seed=args.seed)
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
@@ -98,16 +99,16 @@ def _serve(args: argparse.Namespace, spec: object) -> int:
     shown_host = f"[{args.host.strip('[]')}]" if family == socket.AF_INET6 else args.host
     url = f"http://{shown_host}:{port}/api/v2"
     counts = state.store.counts()
-    print(f"ISM Console simulator: {args.scenario} scenario, seed {args.seed}")
-    print(f"  URL     {url}")
-    print("  tokens  (simulator only, public)")
+    echo(f"ISM Console simulator: {args.scenario} scenario, seed {args.seed}")
+    echo(f"  URL     {url}")
+    echo("  tokens  (simulator only, public)")
     for token, about in DEMO_TOKENS.items():
         if token in world.tokens:
-            print(f"    {token:<14} {about}")
-    print("  objects " + ", ".join(f"{name} {n}" for name, n in counts.items()))
-    print(f"  faults  {args.faults if spec.active else 'off'}")
-    print(f"  try     curl -H 'Authorization: Bearer demo-operator' '{url}/workspaces?limit=3'")
-    print("Ctrl-C stops the simulator.", flush=True)
+            echo(f"    {token:<14} {about}")
+    echo("  objects " + ", ".join(f"{name} {n}" for name, n in counts.items()))
+    echo(f"  faults  {args.faults if spec.active else 'off'}")
+    echo(f"  try     curl -H 'Authorization: Bearer demo-operator' '{url}/workspaces?limit=3'")
+    echo("Ctrl-C stops the simulator.", flush=True)
     config = uvicorn.Config(create_app(state, Faults(spec)), log_level="warning",
                             date_header=False, access_log=False, lifespan="off",
                             timeout_graceful_shutdown=2)
@@ -115,5 +116,5 @@ def _serve(args: argparse.Namespace, spec: object) -> int:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:
         pass
-    print("simulator stopped")
+    echo("simulator stopped")
     return 0

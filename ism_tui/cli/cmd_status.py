@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+
+from ism_tui.cli.output import echo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         services = build_services(args.profile, args.config, read_only=args.read_only)
     except (ConfigError, CacheError) as exc:
-        print(f"ism-tui status: {exc}", file=sys.stderr)
+        echo(f"ism-tui status: {exc}", err=True)
         return 3
     try:
         me = services.me()
@@ -41,9 +42,9 @@ def run(args: argparse.Namespace) -> int:
     who = (f"{me.name} <{me.email}>, {me.role}"
            + (f" of {me.customer_name}" if me.customer_name else ", all customers")
            if me else "unknown (never synced)")
-    print(f"profile  {s.profile}   url {s.url or '(not set)'}   token from {s.token_source}")
-    print(f"cache    {s.cache_path}")
-    print(f"token is {who}")
+    echo(f"profile  {s.profile}   url {s.url or '(not set)'}   token from {s.token_source}")
+    echo(f"cache    {s.cache_path}")
+    echo(f"token is {who}")
     for f in items:
-        print(f"  {f.resource:<14} {f.rows:>9,} rows  {f.label}")
+        echo(f"  {f.resource:<14} {f.rows:>9,} rows  {f.label}")
     return 0

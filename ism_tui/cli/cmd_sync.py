@@ -11,6 +11,8 @@ import json
 import sys
 from typing import Any
 
+from ism_tui.cli.output import echo
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--full", action="store_true",
@@ -32,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         services = build_services(args.profile, args.config, read_only=args.read_only)
         services.settings.require_connection()
     except (ConfigError, CacheError) as exc:
-        print(f"ism-tui sync: {exc}", file=sys.stderr)
+        echo(f"ism-tui sync: {exc}", err=True)
         return 3
     tty = sys.stderr.isatty() and not args.json
     seen: dict[str, int] = {}
@@ -48,16 +50,16 @@ def run(args: argparse.Namespace) -> int:
                  "error": "FAILED"}[p.phase]
         line = f"  {p.resource:<14} {p.rows:>9,}{total} rows  {state}"
         if tty:
-            print(f"\r\x1b[2K{line}", end="\n" if p.done else "", file=sys.stderr, flush=True)
+            echo(line, end="\n" if p.done else "", err=True, redraw=True, flush=True)
         else:
-            print(line, file=sys.stderr)
+            echo(line, err=True)
 
     try:
         report = asyncio.run(run_sync(services, full=args.full, resources=args.resource,
                                       progress=progress))
     except KeyboardInterrupt:
-        print("\nism-tui sync: interrupted; the cache keeps every page written so far and the "
-              "next sync resumes", file=sys.stderr)
+        echo("\nism-tui sync: interrupted; the cache keeps every page written so far and the "
+             "next sync resumes", err=True)
         return 130
     finally:
         services.close()
@@ -69,12 +71,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _summary(data: dict[str, Any], cache: object) -> None:
-    print(f"sync {'ok' if data['ok'] else 'FAILED'} in {data['seconds']:.2f} s  (cache {cache})")
+    echo(f"sync {'ok' if data['ok'] else 'FAILED'} in {data['seconds']:.2f} s  (cache {cache})")
     for r in data["resources"]:
         note = r["error"] or r["skipped"] or ""
         extra = f", {r['changed']:,} changed" if r["changed"] is not None else ""
         extra += f", {r['deleted']} deleted" if r["deleted"] else ""
         extra += f", {r['pruned']} pruned" if r["pruned"] else ""
-        print(f"  {r['resource']:<14} {r['mode']:<11} {r['rows']:>9,} rows{extra}  {note}")
+        echo(f"  {r['resource']:<14} {r['mode']:<11} {r['rows']:>9,} rows{extra}  {note}")
     if data["error"]:
-        print(f"error: {data['error']}", file=sys.stderr)
+        echo(f"error: {data['error']}", err=True)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
+
+from ism_tui.cli.output import echo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         services = open_services(args.profile, args.config, read_only=args.read_only)
     except (ConfigError, CacheError) as exc:
-        print(f"ism-tui: {exc}", file=sys.stderr)
+        echo(f"ism-tui: {exc}", err=True)
         return 3
     from ism_tui.app import ISMApp
 

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ism_tui.cli.output import echo
+
 PERIOD_KEYS = ("today", "7d", "30d", "90d", "this-month", "last-month")
 
 
@@ -36,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"ism-tui usage: error: {message}", file=sys.stderr)
+    echo(f"ism-tui usage: error: {message}", err=True)
     return code
 
 
@@ -70,9 +72,9 @@ def run(args: argparse.Namespace) -> int:
             customer_id = service.resolve_customer(args.customer).id
         view = service.view(Selection(customer_id, period), metric=args.by)
         if view.status == "denied":
-            print(view.denied)
+            echo(view.denied)
             for note in view.notes:
-                print(note)
+                echo(note)
             return 3
         fmt = "json" if args.json else "csv" if args.csv else None
         if fmt is None and args.output:
@@ -81,12 +83,12 @@ def run(args: argparse.Namespace) -> int:
             text = export(view, fmt)
             if args.output:
                 Path(args.output).write_text(text, encoding="utf-8")
-                print(f"wrote {fmt.upper()} for {view.scope_label}, {period.label} "
-                      f"to {args.output}", file=sys.stderr)
+                echo(f"wrote {fmt.upper()} for {view.scope_label}, {period.label} "
+                     f"to {args.output}", err=True)
             else:
                 sys.stdout.write(text)
             return 0
-        print(render_summary(view))
+        echo(render_summary(view))
         return 0
     except CacheEmpty as exc:
         return _fail(str(exc), 1)
