@@ -140,7 +140,7 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
         label = self.query_one("#an-chart-label", Static)
         body = Text()
         if view.status == "denied":
-            summary.append(plain(view.denied or "", 300))
+            summary.append(plain(view.denied, 300))
             for note in view.notes:
                 body.append("\n" + plain(note, 400) + "\n", "cyan")
             body.append("\nNo escalation is needed.\n", "dim")
