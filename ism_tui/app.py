@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane
 
+from ism_tui.redact import scrub
 from ism_tui.services import Services, freshness_summary, humanize_age, oldest_success
 from screens.entities import AccountsPane, InvitesPane, WorkspacesPane
 from screens.header import StatusHeader, who_text
@@ -31,6 +32,8 @@ from screens.literal import plain, toast
 from screens.triage import TriagePane
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from screens.analytics import AnalyticsPane
 
 Clock = Callable[[], datetime]
@@ -89,6 +92,15 @@ class ISMApp(App[None]):
         self.syncing = False
         self.last_sync_error: str | None = None
         self._actions: Any = None
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every toast of the console (screens' ``notify`` comes here too) passes the
+        redactor: its text may quote an error body or a server message. What the redactor
+        changed is shown literally (``[redacted]`` is not markup)."""
+        text, heading = scrub(str(message)), scrub(title)
+        markup = markup and (text, heading) == (message, title)
+        super().notify(text, title=heading, severity=severity, timeout=timeout, markup=markup)
 
     # ------------------------------------------------------------------ layout
 
@@ -287,16 +299,13 @@ class ISMApp(App[None]):
 
     def save_and_copy(self, text: str, stem: str) -> None:
         """Write Markdown to the export directory (0600) and copy it via OSC 52."""
-        import os
+        from ism_tui.private_files import private_directory, write_private
 
         directory = self.services.settings.export_dir
         safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in stem)[:80]
         path = directory / f"{safe}-{self.clock().strftime('%Y%m%dT%H%M%SZ')}.md"
         try:
-            directory.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
+            write_private(private_directory(directory) / path.name, text)
         except OSError as exc:
             toast(self, f"Cannot write the escalation: {exc}", severity="error")
             return

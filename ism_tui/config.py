@@ -18,11 +18,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ism_tui.api.address import normalise_base_url
 from ism_tui.config_light import APP_NAME as APP_NAME
 from ism_tui.config_light import ConfigError as ConfigError
 from ism_tui.config_light import cache_directory, cache_file, profile_name
 from ism_tui.config_light import default_cache_dir as default_cache_dir
 from ism_tui.config_light import default_config_path as default_config_path
+from ism_tui.redact import register_secret
 
 KEYRING_SERVICE = "ism-tui"
 
@@ -33,7 +35,8 @@ class ProfileSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: str | None = None
-    """Base URL of the Console API, ending with /api/v2."""
+    """The Console's address, e.g. https://console.example.com (the API is under /api/v2 there,
+    which ism-tui adds), or the API's base URL itself when it is served under another path."""
     token_file: Path | None = None
     """File holding the API token; must not be readable by group or others (chmod 600)."""
     keyring: bool = False
@@ -142,6 +145,8 @@ def load_settings(profile: str | None = None, config_path: Path | str | None = N
         secret, source, token_error = *_token(name, prof, used_path, token, env), None
     except ConfigError as exc:
         secret, source, token_error = None, "none", str(exc)
+    if secret is not None:
+        register_secret(secret.get_secret_value())
     return Settings(profile=name, config_path=used_path, settings=prof, url=resolved_url,
                     token=secret, token_source=source, token_error=token_error,
                     cache_dir=cache_directory(cache_dir, env.cache_dir, file_cfg.cache_dir))
@@ -201,7 +206,11 @@ def _check_url(value: str, path: Path | None, profile: str) -> str:
                           f"api/v2, found {value[:80]!r}")
     if parts.username or parts.password:
         raise ConfigError("the Console URL must not hold a user or password; use a token")
-    return value.rstrip("/")
+    if parts.query or parts.fragment:
+        where = f"{path} [profiles.{profile}] url" if path else "ISM_TUI_URL"
+        raise ConfigError(f"{where}: the Console URL must not hold a query or fragment (?, #); "
+                          "expected e.g. https://console.example.com")
+    return normalise_base_url(value)
 
 
 def _token(profile: str, prof: ProfileSettings, path: Path | None, explicit: str | None,

@@ -193,6 +193,7 @@ def humanize_age(seconds: float) -> str:
 
 def freshness(engine: Engine | Cache, now: datetime | None = None) -> list[ResourceFreshness]:
     """Freshness of every mirrored resource, in a stable order."""
+    from ism_tui.redact import scrub
     from storage.stamps import parse_iso
     from storage.sync_state import RESOURCES, all_states
 
@@ -203,7 +204,8 @@ def freshness(engine: Engine | Cache, now: datetime | None = None) -> list[Resou
         st = states.get(resource)
         when = parse_iso(st.last_success_at) if st else None
         out.append(ResourceFreshness(
-            resource, st.row_count if st else 0, when, st.last_error if st else None,
+            resource, st.row_count if st else 0, when,
+            scrub(st.last_error) if st and st.last_error else None,
             (now - when).total_seconds() if when else None))
     return out
 

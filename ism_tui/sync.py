@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ism_tui.api.errors import ApiError, AuthError, PermissionDenied
+from ism_tui.redact import scrub
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -144,6 +145,8 @@ class ResourceReport:
     # Incremental: ids whose rows really changed (derived data recomputes for them only);
     # None after a full sync (everything may have changed).
     changed: set[str] | None = field(default=None, repr=False)
+    # Listed objects the cache cannot hold, each named with what is wrong (the rest landed)
+    rejected: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -250,11 +253,13 @@ async def _run(services: Services, report: SyncReport, names: list[str], full: b
                                                                for n in phase))
             finally:
                 await sources.aclose()
+            for done in report.resources:
+                done.rejected = client.rejected.get(done.resource, [])
             report.resources.sort(key=lambda r: names.index(r.resource))
     except ApiError as exc:
         report.error = str(exc)
     except Exception as exc:  # ConfigError, CacheError: their messages are actionable
-        report.error = str(exc) or exc.__class__.__name__
+        report.error = scrub(str(exc) or exc.__class__.__name__)
     finally:
         await asyncio.to_thread(_close_writer, engine)
     from ism_tui.memory import release_freed_memory
@@ -462,13 +467,13 @@ async def _sync_resource(services: Services, sources: PageSources, resource: str
         emit(SyncProgress(resource, rep.rows, None, "skipped" if rep.skipped else "error",
                           done=True, error=rep.error))
     except (ApiError, OSError) as exc:
-        rep.error = str(exc)
+        rep.error = scrub(str(exc))
         await asyncio.to_thread(_record_error, engine, resource, rep.error, False)
         emit(SyncProgress(resource, rep.rows, None, "error", done=True, error=rep.error))
         if isinstance(exc, AuthError):
             raise
     except Exception as exc:  # a cache write failed: keep the other resources going
-        rep.error = f"could not write to the cache ({exc.__class__.__name__}): {exc}"[:400]
+        rep.error = scrub(f"could not write to the cache ({exc.__class__.__name__}): {exc}", 400)
         await asyncio.to_thread(_record_error, engine, resource, rep.error, False)
         emit(SyncProgress(resource, rep.rows, None, "error", done=True, error=rep.error))
     rep.seconds = round(time.perf_counter() - t0, 3)

@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from ism_tui.analytics import periods
 from ism_tui.analytics.service import AnalyticsError, AnalyticsService, AnalyticsView, Selection
+from ism_tui.private_files import private_directory, write_private
 from screens.literal import literal, plain, toast
 
 PRESET_ORDER = ["today", "7d", "30d", "this-month", "last-month", "90d"]
@@ -270,9 +271,9 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
         stem = f"usage-{self.view.selection.scope_customer_id or 'all'}-{p.start}-{p.end}"
         stem = "".join(c if c.isalnum() or c in "-_." else "-" for c in stem)
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            private_directory(directory)
             for fmt in ("csv", "json"):
-                (directory / f"{stem}.{fmt}").write_text(export(self.view, fmt), "utf-8")
+                write_private(directory / f"{stem}.{fmt}", export(self.view, fmt))
         except OSError as exc:
             toast(self.app, f"Cannot write the export: {exc}", severity="error")
             return

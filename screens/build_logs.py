@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
 from ism_tui.api.models import ACTIVE_JOB_STATUSES
+from ism_tui.private_files import private_directory
 from screens.literal import literal, plain, toast
 from screens.window_table import Column, WindowTable
 from storage import build_logs as logs
@@ -174,7 +175,7 @@ class BuildLogScreen(ModalScreen[None]):
         safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in self.build_id)[:60]
         path = directory / f"build-{safe}.log"
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            private_directory(directory)
             n = logs.save_to_file(self.engine, self.build_id, path)
         except OSError as exc:
             toast(self, f"Cannot save the log: {exc}", severity="error")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ism_tui.known_values import marked
 from screens.flags import FLAG_WIDTH, SEVERITY_STYLE, STATUS_STYLE, flag_for
 from screens.window_table import Column
 
@@ -17,7 +18,7 @@ def _flag(row: Row) -> tuple[str, str]:
 def _status(key: str) -> Any:
     def render(row: Row) -> tuple[str, str]:
         value = str(row.get(key) or "")
-        return value, STATUS_STYLE.get(value, "")
+        return marked(value), STATUS_STYLE.get(value, "")
     return render
 
 
@@ -45,7 +46,7 @@ def _credit(row: Row) -> tuple[str, str]:
 def _build(row: Row) -> tuple[str, str]:
     status = row.get("build_job_status") or ""
     transition = row.get("build_transition") or ""
-    return (f"{transition} {status}".strip(), STATUS_STYLE.get(status, ""))
+    return (f"{marked(transition)} {marked(status)}".strip(), STATUS_STYLE.get(status, ""))
 
 
 ROLE_SHORT = {"customer_member": "member", "customer_admin": "admin",
@@ -54,7 +55,7 @@ ROLE_SHORT = {"customer_member": "member", "customer_admin": "admin",
 
 def _role(row: Row) -> tuple[str, str]:
     role = str(row.get("role") or "")
-    return ROLE_SHORT.get(role, role), ""
+    return ROLE_SHORT.get(role, marked(role)), ""
 
 
 def _date(key: str) -> Any:

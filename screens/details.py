@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
+from ism_tui.known_values import marked
 from ism_tui.triage.model import Blocker
 from ism_tui.triage.store import blockers_for
 from ism_tui.triage.urls import check_launch_url
@@ -67,14 +68,14 @@ def customer_text(engine: Engine, customer_id: str) -> Text:
     if row is None:
         return Text("This customer is no longer in the cache.")
     _title(out, f"{row['name']}  ({row['id']})")
-    _field(out, "Billing", row["billing_approval"])
+    _field(out, "Billing", marked(row["billing_approval"]))
     prepaid = row["prepaid_seconds_left"]
     _field(out, "Prepaid time", None if prepaid is None else f"{prepaid / 3600:,.1f} h",
            "bold red" if prepaid is not None and prepaid <= 0 else "")
     credit = row["ai_credit_left"]
     _field(out, "AI credit", None if credit is None else f"{credit:,.1f}",
            "bold red" if credit is not None and credit <= 0 else "")
-    _field(out, "SSO", row["sso_state"])
+    _field(out, "SSO", marked(row["sso_state"]))
     if row["sso_missing_steps"]:
         _field(out, "SSO missing", row["sso_missing_steps"], "bold red")
     _field(out, "Targets", [f"{t['name']} ({t['state']})" for t in row["targets"]])
@@ -99,12 +100,12 @@ def user_text(engine: Engine, user_id: str) -> Text:
     out = Text()
     _title(out, f"{row['name']} <{row['email']}>")
     _field(out, "Customer", row["customer"])
-    _field(out, "Role", row["role"])
+    _field(out, "Role", marked(row["role"]))
     mismatch = row["idp_role"] and row["idp_role"] != row["role"]
     _field(out, "Expected (IdP)", row["idp_role"], "bold yellow" if mismatch else "")
     _field(out, "Navigation", row["visible_navigation"])
     _field(out, "Last sign-in", when(row["last_sign_in_at"]))
-    _field(out, "Provisioning", row["provisioning_state"])
+    _field(out, "Provisioning", marked(row["provisioning_state"]))
     if row["provisioning_reason"]:
         _field(out, "  reason", row["provisioning_reason"], "bold red")
     _blockers(out, blockers_for(engine, "user", user_id))
@@ -118,8 +119,8 @@ def invite_text(engine: Engine, invite_id: str) -> Text:
     out = Text()
     _title(out, f"Invite for {row['email']}")
     _field(out, "Customer", row["customer"])
-    _field(out, "Role", row["role"])
-    _field(out, "State", row["state"])
+    _field(out, "Role", marked(row["role"]))
+    _field(out, "State", marked(row["state"]))
     _field(out, "Created", when(row["created_at"]))
     _field(out, "Expires", when(row["expires_at"]))
     _field(out, "Issued by", row["issued_by"])
@@ -138,15 +139,15 @@ def workspace_text(engine: Engine, workspace_id: str) -> Text:
         return Text("This workspace is no longer in the cache.")
     out = Text()
     _title(out, f"{row['name']}  ({row['id']})")
-    _field(out, "Status", row["status"])
+    _field(out, "Status", marked(row["status"]))
     _field(out, "Customer", row["customer"])
     _field(out, "Owner", row["owner_email"])
     _field(out, "Template", row["template_alias"])
     _field(out, "Target", f"{row['target_name'] or row['target_id']} "
                           f"({row['target_state'] or '?'})")
     if row["build_id"]:
-        _field(out, "Latest build", f"#{row['build_number']} {row['build_transition']} "
-                                    f"{row['build_job_status']} ({row['build_id']})",
+        _field(out, "Latest build", f"#{row['build_number']} {marked(row['build_transition'])} "
+                                    f"{marked(row['build_job_status'])} ({row['build_id']})",
                STATUS_STYLE.get(row["build_job_status"] or "", ""))
         if row["build_failing_stage"]:
             _field(out, "  failed at", row["build_failing_stage"], "bold red")

@@ -214,8 +214,11 @@ def save_to_file(engine: Engine, build_id: str, path: Path | str) -> int:
     Raises ``OSError`` with the path when it cannot be written."""
     import os
 
+    from ism_tui.private_files import FILE_MODE
+
     target = Path(path).expanduser()
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)  # whatever the umask, or the mode of a file that was there
     n = 0
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         for line in iter_all(engine, build_id):

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from ism_tui.redact import bare_url, scrub
 from ism_tui.text import clean
 from storage.stamps import iso as iso
 from storage.stamps import parse_iso as parse_iso
@@ -135,7 +136,7 @@ def workspace_row(w: Wire) -> Row:
                 "slug": clean(a.slug),
                 "display_name": clean(a.display_name),
                 "launch_action": clean(a.launch_action),
-                "url": clean(a.url),
+                "url": clean(bare_url(a.url)),  # the launch URL's query or user may be a session
             }
             for a in apps
         ]) if apps else "[]",
@@ -183,7 +184,7 @@ def build_log_row(log: Wire) -> dict[str, Any]:
         "created_at": ts(log["created_at"]),
         "stage": clean(log["stage"]),
         "level": log["level"],
-        "output": clean(log["output"]),
+        "output": scrub(log["output"]),  # build output may echo a header or a token
     }
 
 

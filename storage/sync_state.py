@@ -50,6 +50,10 @@ def write_state(conn: Connection, resource: str, **changes: Any) -> None:
         raise ValueError(f"unknown sync_state columns: {sorted(unknown)}")
     from sqlalchemy import text
 
+    if changes.get("last_error"):
+        from ism_tui.redact import scrub
+
+        changes["last_error"] = scrub(changes["last_error"], 1000)
     values = {"resource": resource, "row_count": 0, **changes}
     updates = ", ".join(f"{c}=excluded.{c}" for c in changes) or "resource=resource"
     conn.execute(

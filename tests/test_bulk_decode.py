@@ -136,7 +136,7 @@ def test_tombstones_decode_even_where_live_objects_need_more_fields() -> None:
 
 
 @pytest.mark.parametrize(("body", "where"), [
-    ({"items": [{"id": "w", "updated_at": TS, "status": "exploded"}]}, "items.0.status"),
+    ({"items": [{"id": "w", "updated_at": TS, "apps": "none"}]}, "items.0.apps"),
     ({"items": [{"id": "w", "updated_at": "yesterday"}]}, "items.0.updated_at"),
     ({"items": None}, "items"),
     ([], "(body)"),

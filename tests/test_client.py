@@ -90,7 +90,7 @@ def test_persistent_rate_limit_ends_in_a_clear_error() -> None:
 @pytest.mark.parametrize(("status", "kind", "words"), [
     (401, errors.AuthError, "token file of profile 'prod'"),
     (403, errors.PermissionDenied, "not allowed for this token's role"),
-    (404, errors.NotFound, "outside this token's customer scope"),
+    (404, errors.NotFound, "the Console URL of profile 'prod' looks wrong"),
     (409, errors.Conflict, "build is running"),
     (422, errors.ValidationFailed, "limit: too big"),
 ])
@@ -114,9 +114,10 @@ def test_malformed_json_is_retried_then_reported_as_contract_violation() -> None
     assert len(calls) == FAST.attempts
 
 
-def test_schema_mismatch_names_the_field() -> None:
-    bad = {"items": [{**WS, "status": "exploded"}], "next_after_id": None}
-    with pytest.raises(errors.ContractViolation, match=r"0.status"):
+def test_schema_mismatch_names_the_object_and_field() -> None:
+    bad = {"items": [WS, {**WS, "id": "ws-odd", "apps": "none"}], "next_after_id": None}
+    with pytest.raises(errors.ContractViolation, match=r"object 'ws-odd' \(items\[1\]\): "
+                       r"field 'items.1.apps'"):
         run(lambda r: httpx.Response(200, json=bad), lambda c: c.page("workspaces"))
 
 

@@ -267,7 +267,8 @@ class ActionService:
         self._audit(plan, "confirmed", f"confirmed by {confirmed_by}: {plan.description}")
         try:
             result = await self._send_with_retries(plan, progress)
-        except Exception as exc:  # typed API errors and transport failures
+            check_answer(plan, result)
+        except Exception as exc:  # typed API errors, transport failures, a wrong answer
             message = messages.failure(plan.action, plan.subject, exc)
             self._audit(plan, "failed", message)
             progress(message)
@@ -336,6 +337,40 @@ class ActionService:
         except Exception:
             ok = False
         return ok
+
+
+def check_answer(plan: ActionPlan, result: m.ActionResult) -> None:
+    """``WrongObject`` unless what the Console returned is about the plan's subject: the
+    workspace (its build's workspace, the cancelled build, the transition asked for), or for a
+    reissue an invite to the same email of the same customer. An answer naming nothing cannot
+    be checked, so it is not reported as done either."""
+    from ism_tui.api.errors import WrongObject, same_object
+
+    subject = plan.subject
+    if plan.action == "reissue_invite":
+        invite = result.invite
+        if invite is None:
+            raise WrongObject(f"the Console's answer to reissuing invite {subject.id!r} holds "
+                              "no invite: it cannot be checked; check the invite in the Console")
+        email = str(subject.row.get("email") or "")
+        same_object("invite to", email.lower(), invite.email.lower(), what="a new invite to")
+        same_object("customer", subject.customer_id or "", invite.customer_id,
+                    what=f"a new invite to {email} of customer")
+        return
+    if result.build is None and result.workspace is None:
+        raise WrongObject(f"the Console's answer to {plan.action} on workspace {subject.id!r} "
+                          "names no build or workspace: it cannot be checked; check the "
+                          "workspace in the Console")
+    if result.workspace is not None:
+        same_object("workspace", subject.id, result.workspace.id)
+    build = result.build
+    if build is not None:
+        same_object("workspace", subject.id, build.workspace_id, what="a build of workspace")
+        if plan.action == "cancel":
+            same_object("build", subject.build_id or "", build.id, what="the cancel of build")
+        elif plan.action in ("start", "stop", "delete"):
+            same_object("transition", plan.action, build.transition,
+                        what=f"a build of workspace {subject.id!r} with transition")
 
 
 # Workspace status while a build of (transition, job status) is under way.

@@ -1,9 +1,9 @@
 """Exporting an ``AnalyticsView`` as JSON (everything) or CSV (per-day rows plus a total row).
 
-Every string is passed through ``ism_tui.text.clean`` (no escape sequences reach a terminal or
-a spreadsheet) and CSV cells that a spreadsheet would run as a formula are defused. Views hold
-no secrets by construction (ids, names, emails, dates, states, numbers); a member's denied view
-cannot be exported.
+Every string is passed through ``ism_tui.redact.scrub`` (no escape sequence or secret reaches a
+terminal or a spreadsheet) and CSV cells that a spreadsheet would run as a formula are defused.
+Views hold no secrets by construction (ids, names, emails, dates, states, numbers); a member's
+denied view cannot be exported.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from ism_tui.analytics.service import AnalyticsError, AnalyticsView
-from ism_tui.text import clean
+from ism_tui.redact import scrub
 from storage.usage_models import UsageAmounts
 
 CSV_COLUMNS = (
@@ -99,9 +99,9 @@ def view_to_dict(view: AnalyticsView) -> dict[str, Any]:
 
 def _cleaned(value: Any) -> Any:
     if isinstance(value, str):
-        return clean(value)
+        return scrub(value)
     if isinstance(value, dict):
-        return {clean(str(k)): _cleaned(v) for k, v in value.items()}
+        return {scrub(str(k)): _cleaned(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_cleaned(v) for v in value]
     return value
@@ -113,7 +113,7 @@ def to_json(view: AnalyticsView) -> str:
 
 def _cell(value: Any) -> Any:
     if isinstance(value, str):
-        text = clean(value).replace("\r", " ").replace("\n", " ")
+        text = scrub(value).replace("\r", " ").replace("\n", " ")
         return "'" + text if text.startswith(_FORMULA_START) else text
     return value
 

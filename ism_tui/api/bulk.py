@@ -43,12 +43,15 @@ def _convert(annotation: Any, text: bool) -> Any:
     ``text``, every datetime and date by ``str``)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return struct_for(annotation, text=text)
+    if typing.get_origin(annotation) is typing.Literal:
+        return str  # open enumerations (``models.Open``): any text is kept
     if text and annotation in _TEXT:
         return _TEXT[annotation]
     origin = typing.get_origin(annotation)
     if origin is list:
         return list[_convert(typing.get_args(annotation)[0], text)]  # type: ignore[misc]
     if origin in (typing.Union, types.UnionType):
+        # ``Open[X]`` (a Literal or str) becomes str: Union drops the repeat.
         return typing.Union[tuple(_convert(a, text) for a in typing.get_args(annotation))]  # noqa: UP007
     return annotation
 
@@ -226,6 +229,87 @@ def _items_decoder(resource: str, *, text: bool) -> Callable[[bytes], Any]:
                     ) from None
             return page
     return decode
+
+
+# What SQLite stores in an INTEGER column (the contract sets no maximum).
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
+@cache
+def _int_paths(model: type[BaseModel]) -> tuple[tuple[str, ...], ...]:
+    """Attribute paths to a model's integers, through nested models (not lists of them)."""
+    found: list[tuple[str, ...]] = []
+    for name, info in model.model_fields.items():
+        for arg in typing.get_args(info.annotation) or (info.annotation,):
+            if arg is int:
+                found.append((name,))
+            elif isinstance(arg, type) and issubclass(arg, BaseModel):
+                found += [(name, *sub) for sub in _int_paths(arg)]
+    return tuple(found)
+
+
+def _value(obj: Any, path: tuple[str, ...]) -> Any:
+    for name in path:
+        obj = getattr(obj, name, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def out_of_range(obj: Any, model: type[BaseModel] | None = None) -> str | None:
+    """What is wrong with a wire object whose integer the cache cannot hold (naming the object
+    and the field), or None. ``model``: its model, when ``obj`` is a decoder struct."""
+    kind: type[BaseModel] = model if model is not None else type(obj)
+    for path in _int_paths(kind):
+        value = _value(obj, path)
+        if type(value) is int and not INT_MIN <= value <= INT_MAX:
+            digits = str(value)
+            shown = digits if len(digits) <= 30 else f"{digits[:12]}…({len(digits)} digits)"
+            return (f"object {getattr(obj, 'id', '?')!r}: field {'.'.join(path)!r} = {shown} "
+                    "is out of range (the cache holds 64-bit integers)")
+    return None
+
+
+def in_range(resource: str, items: list[Any]) -> tuple[list[Any], list[str]]:
+    """A page's objects the cache can hold, and what is wrong with each one it cannot (such an
+    object is left out; the rest of the page lands)."""
+    model = m.LIST_RESOURCES[resource]
+    paths = _int_paths(model)
+    if not paths or not items:
+        return items, []
+    for path in paths:
+        values = [v for o in items if type(v := _value(o, path)) is int]
+        if values and (max(values) > INT_MAX or min(values) < INT_MIN):
+            break
+    else:
+        return items, []
+    kept: list[Any] = []
+    problems: list[str] = []
+    for obj in items:
+        problem = None if getattr(obj, "deleted", False) else out_of_range(obj, model)
+        if problem is None:
+            kept.append(obj)
+        else:
+            problems.append(f"{resource}: {problem}")
+    return kept, problems
+
+
+def object_named(content: bytes, field_path: str) -> str:
+    """Which object a page's field path (``items.3.status``) is in, by its id when the body
+    says it: ``object 'ws-1' (items[3])``. Only on the error path: decodes the body again."""
+    parts = field_path.split(".")
+    if len(parts) < 2 or parts[0] != "items" or not parts[1].isdigit():
+        return ""
+    index = int(parts[1])
+    try:
+        import json
+
+        item = json.loads(content)["items"][index]
+        found = item.get("id") if isinstance(item, dict) else None
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        found = None
+    where = f"items[{index}]"
+    return f"object {found!r} ({where})" if isinstance(found, str) else f"object {where}"
 
 
 _INDEX = re.compile(r"\[(\d+)\]")

@@ -15,7 +15,7 @@ import ssl
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpcore
 import httpx
@@ -26,18 +26,22 @@ from pydantic import BaseModel, ValidationError
 
 from ism_tui.api import bulk
 from ism_tui.api import models as m
+from ism_tui.api.address import API_PREFIX, normalise_base_url
 from ism_tui.api.errors import (
     ApiError,
     AuthError,
     Conflict,
     ContractViolation,
+    InvalidId,
     NotFound,
     PermissionDenied,
     RateLimited,
     Unavailable,
     ValidationFailed,
+    same_object,
     server_reason,
 )
+from ism_tui.redact import register_secret
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -75,6 +79,8 @@ class PageResult:
     raw_count: int = 0
     # The server's clock when it answered (its ``Date`` header), if it sent one.
     served_at: dt.datetime | None = None
+    # Objects left out, each named with what is wrong (``api.bulk.in_range``)
+    rejected: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -92,6 +98,17 @@ class ClientOptions:
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def segment(object_id: str) -> str:
+    """An object id as one URL path segment: ids are data the Console sent, so ``/``, ``?``,
+    ``#`` and ``%`` in one are escaped rather than read as path syntax. An empty id, ``.`` or
+    ``..`` cannot be one segment (servers and proxies resolve dot segments): refused before
+    any request."""
+    if object_id in ("", ".", "..") or not isinstance(object_id, str):
+        raise InvalidId(f"refusing to send a request for id {object_id!r}: it cannot be sent "
+                        "as one URL path segment (the Console sent an id that is not usable)")
+    return quote(object_id, safe="")
 
 
 def origin_of(url: str) -> str:
@@ -141,7 +158,8 @@ class ConsoleClient:
 
     def __init__(self, base_url: str, token: str, options: ClientOptions | None = None, *,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
+        register_secret(token)
+        self.base_url = normalise_base_url(base_url)
         self.origin = origin_of(self.base_url)
         self.options = options or ClientOptions()
         timeout = httpx.Timeout(self.options.read_timeout, connect=self.options.connect_timeout)
@@ -152,6 +170,8 @@ class ConsoleClient:
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
             verify=_tls_context(),
         )
+        # resource -> the listed objects left out of their pages (``PageResult.rejected``)
+        self.rejected: dict[str, list[str]] = {}
 
     def __repr__(self) -> str:
         return f"ConsoleClient({self.origin!r}, profile={self.options.profile!r})"
@@ -168,7 +188,16 @@ class ConsoleClient:
     # ------------------------------------------------------------------ reads
 
     async def me(self) -> m.Me:
-        return self._model(m.Me, await self._json("GET", "/me"), "/me")
+        try:
+            body = await self._json("GET", "/me")
+        except NotFound:
+            # /me always exists on a Console: a 404 means the URL points elsewhere.
+            raise NotFound(
+                f"{self.base_url}/me answered 404 (not found): the Console URL of profile "
+                f"{self.options.profile!r} looks wrong. Expected the Console's address, e.g. "
+                f"https://console.example.com (ism-tui adds {API_PREFIX}) or "
+                f"https://console.example.com{API_PREFIX}") from None
+        return self._model(m.Me, body, "/me")
 
     async def page(self, resource: str, *, after_id: str | None = None,
                    updated_since: dt.datetime | str | None = None, limit: int = 1000,
@@ -188,8 +217,12 @@ class ConsoleClient:
         objects = body.items
         items = [o for o in objects if not o.deleted]
         deleted = [o.id for o in objects if o.deleted]
+        items, rejected = bulk.in_range(resource, items)
+        for problem in rejected:
+            log.warning("%s: left out of the cache", problem)
+        self.rejected.setdefault(resource, []).extend(rejected)
         return PageResult(items, deleted, body.next_after_id, len(objects),
-                          served_at=http_date(seen.get("date")))
+                          served_at=http_date(seen.get("date")), rejected=rejected)
 
     async def iter_pages(self, resource: str, *, after_id: str | None = None,
                          updated_since: dt.datetime | str | None = None, limit: int = 1000,
@@ -206,46 +239,62 @@ class ConsoleClient:
     async def get(self, resource: str, object_id: str) -> m.Resource:
         if resource not in SINGLE_PATHS:
             raise ValueError(f"{resource} has no single-object endpoint")
-        path = f"{RESOURCE_PATHS[resource]}/{object_id}"
+        path = f"{RESOURCE_PATHS[resource]}/{segment(object_id)}"
         model = m.LIST_RESOURCES[resource]
-        return self._model(model, await self._json("GET", path), path)
+        found = self._model(model, await self._json("GET", path), path)
+        same_object(resource.removesuffix("s"), object_id, found.id)
+        problem = bulk.out_of_range(found)
+        if problem:
+            raise ContractViolation(f"{path}: {problem}: the server at {self.origin} does not "
+                                    "follow the Console API contract")
+        return found
 
     async def get_workspace(self, workspace_id: str) -> m.Workspace:
-        path = f"/workspaces/{workspace_id}"
-        return self._model(m.Workspace, await self._json("GET", path), path)
+        path = f"/workspaces/{segment(workspace_id)}"
+        found = self._model(m.Workspace, await self._json("GET", path), path)
+        same_object("workspace", workspace_id, found.id)
+        return found
 
     async def get_invite(self, invite_id: str) -> m.Invite:
-        path = f"/invites/{invite_id}"
-        return self._model(m.Invite, await self._json("GET", path), path)
+        path = f"/invites/{segment(invite_id)}"
+        found = self._model(m.Invite, await self._json("GET", path), path)
+        same_object("invite", invite_id, found.id)
+        return found
 
     async def get_build(self, build_id: str) -> m.Build:
-        path = f"/workspacebuilds/{build_id}"
-        return self._model(m.Build, await self._json("GET", path), path)
+        path = f"/workspacebuilds/{segment(build_id)}"
+        found = self._model(m.Build, await self._json("GET", path), path)
+        same_object("build", build_id, found.id)
+        return found
 
     async def build_logs(self, build_id: str, *, after: int | None = None,
                          limit: int = 1000) -> m.Page[m.BuildLog]:
-        path = f"/workspacebuilds/{build_id}/logs"
+        path = f"/workspacebuilds/{segment(build_id)}/logs"
         params: dict[str, Any] = {"limit": max(1, min(limit, 5000))}
         if after is not None:
             params["after"] = after
         body = await self._json("GET", path, params=params)
-        return self._model(m.Page[m.BuildLog], body, path)
+        page = self._model(m.Page[m.BuildLog], body, path)
+        for line in page.items:
+            same_object("build", build_id, line.build_id, what="the log lines of build")
+        return page
 
     # ------------------------------------------------------------------ actions
 
     async def create_build(self, workspace_id: str, transition: str, *,
                            idempotency_key: str) -> m.ActionResult:
-        return await self._action(f"/workspaces/{workspace_id}/builds", idempotency_key,
-                                  {"transition": transition})
+        return await self._action(f"/workspaces/{segment(workspace_id)}/builds",
+                                  idempotency_key, {"transition": transition})
 
     async def cancel_build(self, build_id: str, *, idempotency_key: str) -> m.ActionResult:
-        return await self._action(f"/workspacebuilds/{build_id}/cancel", idempotency_key)
+        return await self._action(f"/workspacebuilds/{segment(build_id)}/cancel",
+                                  idempotency_key)
 
     async def retry_workspace(self, workspace_id: str, *, idempotency_key: str) -> m.ActionResult:
-        return await self._action(f"/workspaces/{workspace_id}/retry", idempotency_key)
+        return await self._action(f"/workspaces/{segment(workspace_id)}/retry", idempotency_key)
 
     async def reissue_invite(self, invite_id: str, *, idempotency_key: str) -> m.ActionResult:
-        return await self._action(f"/invites/{invite_id}/reissue", idempotency_key)
+        return await self._action(f"/invites/{segment(invite_id)}/reissue", idempotency_key)
 
     async def _action(self, path: str, key: str,
                       payload: dict[str, Any] | None = None) -> m.ActionResult:
@@ -311,9 +360,11 @@ class ConsoleClient:
                 return decode(content)
             except bulk.ValidationError as exc:
                 field_path, what = bulk.error_location(exc)
+                named = bulk.object_named(content, field_path)
                 raise ContractViolation(
-                    f"{path}: field {field_path!r} {what[:1].lower()}{what[1:]}: the server at "
-                    f"{self.origin} does not follow the Console API contract") from None
+                    f"{path}: {named + ': ' if named else ''}field {field_path!r} "
+                    f"{what[:1].lower()}{what[1:]}: the server at {self.origin} does not follow "
+                    "the Console API contract (the page was not stored)") from None
             except bulk.DecodeError as exc:
                 raise MalformedResponse(
                     f"{method} {path} returned malformed JSON ({exc}; {len(content)} bytes): "
@@ -343,9 +394,10 @@ class ConsoleClient:
         profile = self.options.profile
         if status == 401:
             return AuthError(
-                f"the token was rejected (401) by {self.origin}{said}. Check ISM_TUI_TOKEN or "
-                f"the token file of profile {profile!r}; the token may have expired or been "
-                "revoked", reason=reason)
+                f"the token was rejected (401) by {self.origin}{said}: it may have expired or "
+                "been revoked. Set a valid one in ISM_TUI_TOKEN, in the token file of profile "
+                f"{profile!r} (token_file, chmod 600) or in the OS keyring (keyring = true)",
+                reason=reason)
         if status == 403:
             return PermissionDenied(
                 f"not allowed for this token's role (403) on {method} {path}{said}",

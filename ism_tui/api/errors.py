@@ -1,12 +1,14 @@
 """Typed API errors whose messages tell an operator what to do next.
 
 Messages name the Console by origin (scheme, host, port) and the profile; they never hold the
-token, a query string or a response body beyond the server's own ``message``.
+token, a query string or a response body beyond the server's own ``message``, and every message
+passes the redactor (``ism_tui.redact.scrub``) however it was built, so an error body that
+echoes a header cannot carry the token into an error.
 """
 
 from __future__ import annotations
 
-from ism_tui.text import one_line
+from ism_tui.redact import scrub
 
 
 class ApiError(Exception):
@@ -17,12 +19,13 @@ class ApiError(Exception):
 
     def __init__(self, message: str, *, status: int | None = None,
                  retry_after: float | None = None, reason: str = "") -> None:
+        message = scrub(message)
         super().__init__(message)
         self.message = message
         if status is not None:
             self.status = status
         self.retry_after = retry_after
-        self.reason = reason
+        self.reason = scrub(reason)
 
     def __str__(self) -> str:
         return self.message
@@ -75,6 +78,26 @@ class ContractViolation(ApiError):
     """The response does not follow the contract: malformed JSON or a schema mismatch."""
 
 
+class WrongObject(ContractViolation):
+    """The Console answered about another object than the one asked for: nothing it said is
+    reported as done, or stored."""
+
+
+class InvalidId(ApiError):
+    """An id that cannot be sent as one URL path segment (empty, ``.`` or ``..``): refused
+    before any request."""
+
+
+def same_object(kind: str, asked: str, got: str | None, *, what: str = "") -> None:
+    """``WrongObject`` unless the Console's answer is about the ``kind`` whose id was asked."""
+    if got != asked:
+        raise WrongObject(
+            f"asked the Console for {what or kind} {asked!r} but it answered for {kind} "
+            f"{got!r}: refusing the answer (nothing is reported as done); check {kind} "
+            f"{asked!r} in the Console")
+
+
 def server_reason(message: str | None) -> str:
-    """The server's own message, made safe to show (one line, no escapes, bounded)."""
-    return one_line(message or "", 300)
+    """The server's own message, made safe to show (one line, no escapes or secrets,
+    bounded)."""
+    return scrub(message or "", 300).replace("\n", " ").replace("\t", " ")

@@ -1,8 +1,9 @@
 """Wire models: the schemas of the Console API contract (``ism_tui/api/openapi.yaml``).
 
 Every model accepts unknown fields (``extra="ignore"``) so a newer Console that adds fields
-never breaks the client. Enumerations are plain ``Literal`` unions: a value outside them is a
-contract violation that the client reports, rather than silently storing garbage.
+never breaks the client. Enumerations in responses are open (``Open``): the ``Literal`` lists
+the values the contract knows, and any other text is kept as it came (a newer Console's new
+workspace status), shown with a ``?`` and never a blocker or an allowed action by itself.
 
 These models are the single source of the OpenAPI component schemas: ``ism-tui sim
 --write-openapi`` regenerates the paths file's schemas from them and a test keeps the two equal.
@@ -11,9 +12,14 @@ These models are the single source of the OpenAPI component schemas: ``ism-tui s
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field
+
+K = TypeVar("K")
+# A value the contract lists, or text a newer Console added (kept as is). A request's
+# enumerations (``TransitionRequest``) stay closed: this client sends only what it knows.
+Open = Union[K, str]  # noqa: UP007  # a generic alias: ``Open[Role]``
 
 Role = Literal["platform_operator", "customer_admin", "customer_member"]
 BillingApproval = Literal["approved", "pending", "missing"]
@@ -85,7 +91,7 @@ class Me(Wire):
     user_id: str
     email: str
     name: str
-    role: Role
+    role: Open[Role]
     customer_id: str | None = Field(
         default=None, description="Customer scope; null for platform operators (all customers)."
     )
@@ -96,7 +102,7 @@ class Me(Wire):
 
 
 class Billing(Wire):
-    approval: BillingApproval
+    approval: Open[BillingApproval]
     approval_updated_at: datetime | None = None
     prepaid_seconds_left: int = Field(description="Prepaid workspace-time balance, in seconds.")
     prepaid_updated_at: datetime | None = None
@@ -105,7 +111,7 @@ class Billing(Wire):
 
 
 class Sso(Wire):
-    state: SsoState
+    state: Open[SsoState]
     missing_steps: list[str] = Field(default_factory=list)
     updated_at: datetime | None = None
 
@@ -126,7 +132,7 @@ class Customer(Resource):
 
 
 class Provisioning(Wire):
-    state: ProvisioningState
+    state: Open[ProvisioningState]
     reason: str | None = None
     updated_at: datetime | None = None
 
@@ -137,8 +143,8 @@ class User(Resource):
     email: str = ""
     name: str = ""
     customer_id: str | None = Field(default=None, description="Null for platform operators.")
-    role: Role = "customer_member"
-    idp_role: Role | None = Field(
+    role: Open[Role] = "customer_member"
+    idp_role: Open[Role] | None = Field(
         default=None,
         description="Role the identity provider's group mapping claims for this user. A "
         "different value from `role` means the role is not mapped in Console.",
@@ -160,8 +166,8 @@ class Invite(Resource):
 
     email: str = ""
     customer_id: str = ""
-    role: Role = "customer_member"
-    state: InviteState = "pending"
+    role: Open[Role] = "customer_member"
+    state: Open[InviteState] = "pending"
     created_at: datetime | None = None
     expires_at: datetime | None = None
     issued_by: str = Field(default="", description="Email of who issued it.")
@@ -178,7 +184,7 @@ class Invite(Resource):
 class Target(Resource):
     name: str = ""
     region: str = ""
-    state: TargetState = "available"
+    state: Open[TargetState] = "available"
     state_reason: str | None = None
     state_since: datetime | None = None
 
@@ -189,7 +195,7 @@ class TemplateAlias(Resource):
     alias: str = ""
     template_name: str = ""
     template_version: str = ""
-    state: AliasState = "available"
+    state: Open[AliasState] = "available"
     state_reason: str | None = None
     state_since: datetime | None = None
 
@@ -201,8 +207,8 @@ class Build(Wire):
     id: str
     workspace_id: str
     build_number: int
-    transition: Transition
-    job_status: JobStatus
+    transition: Open[Transition]
+    job_status: Open[JobStatus]
     error: str | None = None
     failing_stage: str | None = None
     created_at: datetime
@@ -219,7 +225,7 @@ class App(Wire):
 
 
 class CreateBlocker(Wire):
-    code: CreateBlockerCode
+    code: Open[CreateBlockerCode]
     message: str = ""
     since: datetime | None = None
 
@@ -231,7 +237,7 @@ class Workspace(Resource):
     customer_id: str = ""
     template_alias: str = ""
     target_id: str = ""
-    status: WorkspaceStatus = "pending"
+    status: Open[WorkspaceStatus] = "pending"
     created_at: datetime | None = None
     last_used_at: datetime | None = None
     latest_build: Build | None = None
@@ -246,7 +252,7 @@ class BuildLog(Wire):
     build_id: str
     created_at: datetime
     stage: str
-    level: LogLevel = "info"
+    level: Open[LogLevel] = "info"
     output: str
 
 
@@ -270,7 +276,7 @@ class UsagePeriod(Resource):
 
     day: date
     customer_id: str
-    reconciliation: Reconciliation
+    reconciliation: Open[Reconciliation]
     provider_data_through: datetime | None = Field(
         default=None, description="Provider billing data is complete up to this instant."
     )
@@ -284,7 +290,7 @@ class AuditEvent(Resource):
     action: str = Field(description="e.g. workspace.retry, invite.reissue, analytics.view")
     target_type: str = ""
     target_id: str = ""
-    result: AuditResult = "ok"
+    result: Open[AuditResult] = "ok"
     detail: str = ""
     request_id: str | None = None
 

@@ -49,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
     text = (to_json if args.format == "json" else to_markdown)(blockers, freshness=fresh)
     if args.output:
         try:
-            Path(args.output).write_text(text + "\n", encoding="utf-8")
+            from ism_tui.private_files import write_private
+
+            write_private(Path(args.output), text + "\n")
         except OSError as exc:
             echo(f"ism-tui escalate: cannot write {args.output}: {exc.strerror}", err=True)
             return 1

@@ -78,5 +78,7 @@ def _summary(data: dict[str, Any], cache: object) -> None:
         extra += f", {r['deleted']} deleted" if r["deleted"] else ""
         extra += f", {r['pruned']} pruned" if r["pruned"] else ""
         echo(f"  {r['resource']:<14} {r['mode']:<11} {r['rows']:>9,} rows{extra}  {note}")
+        for problem in r["rejected"]:
+            echo(f"    left out: {problem}")
     if data["error"]:
         echo(f"error: {data['error']}", err=True)

@@ -82,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
         if fmt is not None:
             text = export(view, fmt)
             if args.output:
-                Path(args.output).write_text(text, encoding="utf-8")
+                from ism_tui.private_files import write_private
+
+                write_private(Path(args.output), text)
                 echo(f"wrote {fmt.upper()} for {view.scope_label}, {period.label} "
                      f"to {args.output}", err=True)
             else:

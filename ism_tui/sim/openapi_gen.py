@@ -41,6 +41,26 @@ The ISM Console API as ism-tui uses it, served by the simulator (`ism-tui sim`).
 
 **Errors**: every non-2xx body is `Error`. 429 and 503 carry `Retry-After` (seconds).
 
+**Address**: the API lives under `/api/v2` of the Console's address; ism-tui takes the address
+with or without it (`https://console.example.com` means `https://console.example.com/api/v2`).
+
+**Ids** are opaque text: a client sends one percent-encoded as one path segment (`/`, `?`, `#`
+and `%` escaped); the empty string, `.` and `..` are not ids. An action's answer is about the
+object asked for (the build's `workspace_id`, the reissued invite's email and customer); ism-tui
+reports any other answer as an error, never as done.
+
+**Open enumerations**: the values listed for an enumerated response field are the ones this
+version knows; a newer Console may add values. A client keeps an unknown value as text
+(ism-tui shows it with a `?`, e.g. `hibernating?`) and never takes it for a blocker, or for a
+state that allows an action.
+
+**Integers** are 64-bit signed: no field has a bigger range. ism-tui leaves an object with an
+integer outside it out of its cache and names it (object id and field); the rest of its page
+is stored. A page is refused whole, with an error naming the object (id and index) and field,
+when its body is not JSON or not `{"items": [...]}`, an item is not an object or lacks a
+required field, a field has another JSON type than its schema's, a timestamp or date does not
+parse, or a number does not fit a double.
+
 **Lists** are keyset pages ordered by id: pass `next_after_id` back as `after_id`; null means
 the end. `updated_since` returns only objects changed after that instant, including tombstones
 (`{"id", "updated_at", "deleted": true}`) of objects deleted after it; without it, tombstones

@@ -6,12 +6,12 @@ fields for the case plus cache freshness and the export time. Everything passes 
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ism_tui.private_files import private_directory, write_private
 from ism_tui.redact import scrub
 from ism_tui.triage.model import Blocker
 from ism_tui.triage.playbook import ROUTING
@@ -113,10 +113,7 @@ def save_markdown(blockers: list[Blocker], directory: Path, stem: str, *,
     the directory; returns the path. ``stem`` is sanitised to ``[A-Za-z0-9_.-]``."""
     when = exported_at or datetime.now(UTC)
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.")[:80] or "escalation"
-    directory.mkdir(parents=True, exist_ok=True)
+    private_directory(directory)
     path = directory / f"{safe}-{when.strftime('%Y%m%dT%H%M%SZ')}.md"
-    text = to_markdown(blockers, freshness=freshness, exported_at=when)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text + "\n")
+    write_private(path, to_markdown(blockers, freshness=freshness, exported_at=when) + "\n")
     return path
