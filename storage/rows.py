@@ -69,7 +69,7 @@ def user_row(u: Wire) -> Row:
         u.idp_role, ts(u.role_updated_at), ts(u.last_sign_in_at),
         _json([clean(x) for x in u.visible_navigation]),
         p.state if p else None,
-        clean(p.reason) if p and p.reason else None,
+        scrub(p.reason) if p and p.reason else None,
         ts(p.updated_at) if p else None,
         ts(u.created_at), ts(u.updated_at),
     )
@@ -93,7 +93,7 @@ TARGET = ("id", "name", "region", "state", "state_reason", "state_since", "updat
 def target_row(t: Wire) -> Row:
     return (
         t.id, clean(t.name), clean(t.region), t.state,
-        clean(t.state_reason) if t.state_reason else None,
+        scrub(t.state_reason) if t.state_reason else None,
         ts(t.state_since), ts(t.updated_at),
     )
 
@@ -105,7 +105,7 @@ TEMPLATE = ("id", "alias", "template_name", "template_version", "state", "state_
 def template_row(t: Wire) -> Row:
     return (
         t.id, clean(t.alias), clean(t.template_name), clean(t.template_version),
-        t.state, clean(t.state_reason) if t.state_reason else None,
+        t.state, scrub(t.state_reason) if t.state_reason else None,
         ts(t.state_since), ts(t.updated_at),
     )
 
@@ -126,8 +126,8 @@ def workspace_row(w: Wire) -> Row:
         ts(w.created_at), ts(w.last_used_at), ts(w.updated_at),
     ) + (_NO_BUILD if b is None else (
         b.id, b.build_number, b.transition, b.job_status,
-        clean(b.error) if b.error else None,
-        clean(b.failing_stage) if b.failing_stage else None,
+        scrub(b.error) if b.error else None,
+        scrub(b.failing_stage) if b.failing_stage else None,
         ts(b.created_at), ts(b.started_at), ts(b.completed_at),
         clean(b.initiator_email) if b.initiator_email else None,
     )) + (
@@ -141,7 +141,7 @@ def workspace_row(w: Wire) -> Row:
             for a in apps
         ]) if apps else "[]",
         _json([
-            {"code": x.code, "message": clean(x.message), "since": ts(x.since)}
+            {"code": clean(x.code), "message": scrub(x.message), "since": ts(x.since)}
             for x in blockers
         ]) if blockers else "[]",
     )
@@ -173,7 +173,7 @@ def audit_row(a: Wire) -> Row:
     return (
         a.id, ts(a.time), a.actor_user_id, clean(a.actor_email), a.customer_id,
         clean(a.action), clean(a.target_type), a.target_id, a.result,
-        clean(a.detail), a.request_id, ts(a.updated_at),
+        scrub(a.detail), a.request_id, ts(a.updated_at),
     )
 
 

@@ -18,6 +18,7 @@ reason, stores what the Console returned, re-syncs the touched objects and recom
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ from ism_tui.actions.policy import (
 from ism_tui.actions.targets import Subject, TargetError, load_subject, resolve
 from ism_tui.api import models as m
 
+log = logging.getLogger("ism_tui.actions")
 OutcomeStatus = Literal["succeeded", "failed", "refused", "cancelled"]
 Progress = Callable[[str], None]
 CONFIRMED_BY_FLAG = "--yes"  # non-interactive assent: skips typing the name for a delete
@@ -315,12 +317,17 @@ class ActionService:
     async def _after(self, plan: ActionPlan, result: m.ActionResult) -> bool:
         """Store what the Console returned, re-sync the touched objects, recompute blockers.
         A failure here never turns a done action into a failed one: the cache is only stale."""
-        await asyncio.to_thread(_store_result, self.engine, plan, result)
+        ok = True
+        try:
+            await asyncio.to_thread(_store_result, self.engine, plan, result)
+        except Exception as exc:  # e.g. an integer the cache cannot hold: the re-sync names it
+            log.warning("the answer to %s on %s was not stored: %s", plan.action,
+                        plan.subject.id, exc)
+            ok = False
         touched = [("invites", plan.subject.id)] if plan.subject.kind == "invite" else \
             [("workspaces", plan.subject.id)]
         if result.invite is not None and result.invite.id != plan.subject.id:
             touched.append(("invites", result.invite.id))
-        ok = True
         try:
             from ism_tui.sync import sync_object
 
