@@ -102,6 +102,20 @@ class ISMApp(App[None]):
         markup = markup and (text, heading) == (message, title)
         super().notify(text, title=heading, severity=severity, timeout=timeout, markup=markup)
 
+    def _fatal_error(self) -> None:
+        """A crash ends the console with its traceback, as Textual does, but without the
+        frames' local variables (Textual shows them: they hold the token and API data) and
+        through the redactor, since the traceback lands on a terminal and in bug reports."""
+        import sys
+        import traceback
+
+        if sys.exc_info()[1] is None:
+            super()._fatal_error()
+            return
+        self.bell()
+        self._exit_renderables.append(Text(scrub(traceback.format_exc(), 50_000)))
+        self._close_messages_no_wait()
+
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:

@@ -136,7 +136,7 @@ def workspace_row(w: Wire) -> Row:
                 "slug": clean(a.slug),
                 "display_name": clean(a.display_name),
                 "launch_action": clean(a.launch_action),
-                "url": clean(bare_url(a.url)),  # the launch URL's query or user may be a session
+                "url": clean(bare_url(a.url)),  # its query or user:pass@ may hold a session
             }
             for a in apps
         ]) if apps else "[]",

@@ -637,3 +637,17 @@ def test_an_action_answer_the_cache_cannot_hold_is_still_reported_done(
     outcome = act(synced, "stop", "ws-1")
     assert outcome.ok and not outcome.resynced, outcome.message
     assert list_audit(synced.engine, limit=1)[0].result == "succeeded"
+
+
+def test_a_crash_report_shows_no_token_and_no_local_variables(synced: Services) -> None:
+    from ism_tui.app import ISMApp
+
+    app = ISMApp(synced, sync_on_start=False)
+    secret_local = TOKEN  # what Textual's own crash report would print among the locals
+    try:
+        raise RuntimeError(f"boom with Authorization: Bearer {secret_local}")
+    except RuntimeError:
+        app._fatal_error()
+    shown = "".join(str(r) for r in app._exit_renderables)
+    assert "RuntimeError: boom with Authorization: [redacted]" in shown
+    assert TOKEN not in shown and "secret_local =" not in shown
