@@ -319,6 +319,15 @@ def test_unknown_enumeration_values_land_and_show_marked(
     console.objects["invites"] = [{**INVITE, "state": "superseded", "role": "customer_guest"}]
     console.objects["users"] = [{"id": "u-1", "updated_at": TS, "customer_id": "cus-1",
                                  "role": "customer_auditor", "provisioning": {"state": "syncing"}}]
+    console.objects["targets"] = [{"id": "t-1", "updated_at": TS, "state": "draining"}]
+    console.objects["templates"] = [{"id": "tp-1", "updated_at": TS, "state": "retired"}]
+    console.objects["usage_periods"] = [{"id": "p-1", "updated_at": TS, "day": "2026-11-23",
+                                         "customer_id": "cus-1", "reconciliation": "partial"}]
+    console.objects["usage"] = [{"id": "us-1", "updated_at": TS, "day": "2026-11-23",
+                                 "customer_id": "cus-1", "workspace_id": "ws-new",
+                                 "user_id": "u-1", "workspace_seconds": 60}]
+    console.objects["audit"] = [{"id": "a-1", "updated_at": TS, "time": TS,
+                                 "action": "workspace.hibernate", "result": "deferred"}]
     report = sync(synced)
     assert report.ok, report.errors
     stored = row(synced, "workspaces", "ws-new")
@@ -330,6 +339,15 @@ def test_unknown_enumeration_values_land_and_show_marked(
     service = ActionService(synced)
     assert not service.plan("stop", "ws-new").allowed
     assert not service.plan("reissue_invite", "inv-1").allowed
+
+
+def test_an_unknown_role_of_the_token_lands_and_may_do_nothing(
+        console: HostileConsole, synced: Services) -> None:
+    console.me["role"] = "platform_auditor"
+    console.objects["workspaces"] = [workspace("ws-1")]
+    assert sync(synced).ok
+    plan = ActionService(synced).plan("stop", "ws-1")
+    assert not plan.allowed and "unknown role 'platform_auditor'" in plan.reason
 
 
 def test_an_integer_beyond_64_bits_leaves_out_one_object_and_names_it(
