@@ -516,6 +516,26 @@ def test_cache_exports_and_saved_logs_are_private_under_umask_000(
     assert _mode(exports) == _mode(exports.parent) == 0o700
 
 
+def test_a_cli_export_over_a_readable_file_is_made_private(
+        console: HostileConsole, synced: Services, tmp_path: Path, open_umask: None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ism_tui.cli import main
+
+    console.objects["workspaces"] = [workspace("ws-1", status="pending", create_blockers=[
+        {"code": "billing_approval_missing", "message": "approval pending"}])]
+    assert sync(synced).ok
+    synced.close()
+    monkeypatch.setenv("ISM_TUI_CACHE_DIR", str(tmp_path / "cache"))
+    config = tmp_path / "config.toml"
+    config.write_text("")
+    out = tmp_path / "escalation.md"
+    out.write_text("")
+    os.chmod(out, 0o644)
+    assert main(["--config", str(config), "escalate", "--customer", "cus-1", "-o",
+                 str(out)]) == 0
+    assert "billing_approval_missing" in out.read_text() and _mode(out) == 0o600
+
+
 def test_an_existing_world_readable_cache_is_tightened(tmp_path: Path, open_umask: None) -> None:
     from storage.dbapi import Cache
 
