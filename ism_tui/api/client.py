@@ -105,7 +105,7 @@ def segment(object_id: str) -> str:
     ``#`` and ``%`` in one are escaped rather than read as path syntax. An empty id, ``.`` or
     ``..`` cannot be one segment (servers and proxies resolve dot segments): refused before
     any request."""
-    if object_id in ("", ".", "..") or not isinstance(object_id, str):
+    if not isinstance(object_id, str) or object_id in ("", ".", ".."):
         raise InvalidId(f"refusing to send a request for id {object_id!r}: it cannot be sent "
                         "as one URL path segment (the Console sent an id that is not usable)")
     return quote(object_id, safe="")

@@ -93,8 +93,8 @@ def same_object(kind: str, asked: str, got: str | None, *, what: str = "") -> No
     if got != asked:
         raise WrongObject(
             f"asked the Console for {what or kind} {asked!r} but it answered for {kind} "
-            f"{got!r}: refusing the answer (nothing is reported as done); check {kind} "
-            f"{asked!r} in the Console")
+            f"{got!r}: refusing the answer (nothing of it is reported as done or stored); see "
+            "what happened in the Console")
 
 
 def server_reason(message: str | None) -> str:
