@@ -142,9 +142,9 @@ class ScrubRecords(logging.Filter):
         return True
 
 
-# Every logger ism-tui writes to (a filter on a logger sees only its own records, not its
-# children's, so each is named).
-LOGGERS = ("ism_tui", "ism_tui.api", "ism_tui.sync", "ism_tui.actions", "ism_tui.app")
+# Every logger ism-tui writes to, and httpx's (it logs each request's URL at INFO). A filter on
+# a logger sees only its own records, not its children's, so each is named.
+LOGGERS = ("ism_tui", "ism_tui.api", "ism_tui.sync", "ism_tui.actions", "ism_tui.app", "httpx")
 _FILTER = ScrubRecords()
 for _name in LOGGERS:
     logging.getLogger(_name).addFilter(_FILTER)

@@ -451,7 +451,7 @@ def test_a_401_during_a_full_sync_says_how_to_set_a_token(console: HostileConsol
 
 
 def test_a_token_revoked_during_a_full_sync_on_a_server_gives_token_advice_only(
-        tmp_path: Path) -> None:
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from ism_tui.sim.testing import running_simulator
     from tests.conftest import FROZEN_NOW
 
@@ -469,7 +469,7 @@ def test_a_token_revoked_during_a_full_sync_on_a_server_gives_token_advice_only(
 
         report = asyncio.run(run_sync(services, full=True, progress=revoke))
         services.close()
-    said = " ".join(report.errors)
+    said = " ".join(report.errors + [r.getMessage() for r in caplog.records])
     assert not report.ok and "token was rejected (401)" in said, said
     assert "listing_process" not in said and "demo-operator" not in said
 
