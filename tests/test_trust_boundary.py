@@ -689,3 +689,23 @@ def test_a_crash_report_shows_no_token_and_no_local_variables(synced: Services) 
     shown = "".join(str(r) for r in app._exit_renderables)
     assert "RuntimeError: boom with Authorization: [redacted]" in shown
     assert TOKEN not in shown and "secret_local =" not in shown
+
+
+def test_a_cache_of_an_older_version_is_rebuilt_without_what_it_held(tmp_path: Path) -> None:
+    import sqlite3
+
+    from storage.db import make_engine
+    from storage.version import SCHEMA_VERSION
+
+    path = tmp_path / "old.sqlite3"
+    make_engine(path).dispose()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+               (str(SCHEMA_VERSION - 1),))
+    db.execute("INSERT INTO build_logs (build_id, id, created_at, stage, level, output) "
+               "VALUES ('b', 1, ?, 's', 'info', ?)", (TS, f"old line with {TOKEN}"))
+    db.commit()
+    db.close()
+    assert TOKEN.encode() in path.read_bytes()
+    make_engine(path).dispose()
+    assert not any(TOKEN.encode() in p.read_bytes() for p in tmp_path.iterdir())
