@@ -299,6 +299,11 @@ class ISMApp(App[None]):
             changed = sum(r.rows + r.deleted if r.changed is None else len(r.changed)
                           for r in report.resources)
             toast(self, f"Synced in {report.seconds:.1f} s: {changed:,} rows changed.", timeout=3)
+            left_out = [problem for r in report.resources for problem in r.rejected]
+            if left_out:
+                more = f" (+{len(left_out) - 1} more)" if len(left_out) > 1 else ""
+                toast(self, f"Left out of the cache: {left_out[0]}{more}", severity="warning",
+                      timeout=10)
         if any(r.resource in ("usage", "usage_periods") and (r.changed is None or r.changed)
                for r in report.resources):
             await asyncio.to_thread(self._warm_analytics)

@@ -709,3 +709,22 @@ def test_a_cache_of_an_older_version_is_rebuilt_without_what_it_held(tmp_path: P
     assert TOKEN.encode() in path.read_bytes()
     make_engine(path).dispose()
     assert not any(TOKEN.encode() in p.read_bytes() for p in tmp_path.iterdir())
+
+
+def test_the_console_says_which_object_a_sync_left_out(console: HostileConsole,
+                                                       synced: Services) -> None:
+    from ism_tui.app import ISMApp
+
+    console.objects["workspaces"] = [workspace("ws-1"), {**workspace("ws-huge"), "latest_build": {
+        **build("ws-huge", "b-h"), "build_number": 2**70}}]
+
+    async def run() -> list[str]:
+        app = ISMApp(synced, sync_on_start=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await app.run_sync_worker().wait()
+            await pilot.pause()
+            return [str(n.message) for n in app._notifications]
+
+    messages = asyncio.run(run())
+    assert any("Left out of the cache: workspaces: object 'ws-huge': field "
+               "'latest_build.build_number'" in m for m in messages), messages
