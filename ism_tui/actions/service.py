@@ -352,6 +352,7 @@ def check_answer(plan: ActionPlan, result: m.ActionResult) -> None:
     reissue an invite to the same email of the same customer. An answer naming nothing cannot
     be checked, so it is not reported as done either."""
     from ism_tui.api.errors import WrongObject, same_object
+    from ism_tui.text import clean
 
     subject = plan.subject
     if plan.action == "reissue_invite":
@@ -360,7 +361,9 @@ def check_answer(plan: ActionPlan, result: m.ActionResult) -> None:
             raise WrongObject(f"the Console's answer to reissuing invite {subject.id!r} holds "
                               "no invite: it cannot be checked; check the invite in the Console")
         email = str(subject.row.get("email") or "")
-        same_object("invite to", email.lower(), invite.email.lower(), what="a new invite to")
+        # the cached email is cleaned text (``storage.rows``): compare like with like
+        same_object("invite to", email.lower(), clean(invite.email).lower(),
+                    what="a new invite to")
         same_object("customer", subject.customer_id or "", invite.customer_id,
                     what=f"a new invite to {email} of customer")
         return
