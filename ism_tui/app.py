@@ -333,10 +333,12 @@ class ISMApp(App[None]):
 
     def export_escalation(self, blockers: list[Any], stem: str) -> None:
         from ism_tui.triage.export import to_markdown
+        from ism_tui.triage.store import routed
 
         if not blockers:
             toast(self, "Nothing to export.", severity="warning")
             return
+        blockers = routed(self.services.cache, blockers, read_only=self.services.read_only)
         fresh = freshness_summary(self.services.cache, now=self.clock())
         self.save_and_copy(to_markdown(blockers, freshness=fresh, exported_at=self.clock()),
                            stem)

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from ism_tui.known_values import marked
 from ism_tui.triage.model import Blocker
-from ism_tui.triage.store import blockers_for
+from ism_tui.triage.store import blockers_for, routed
 from ism_tui.triage.urls import check_launch_url
 from screens.flags import SEVERITY_STYLE, STATUS_STYLE
 from screens.literal import plain
@@ -46,12 +46,12 @@ def when(value: Any) -> str | None:
     return plain(text, 40)
 
 
-def _blockers(out: Text, blockers: list[Blocker]) -> None:
+def _blockers(out: Text, engine: Engine, blockers: list[Blocker]) -> None:
     if not blockers:
         out.append("\n✔ no blockers\n", "green")
         return
     out.append(f"\n{len(blockers)} blocker(s):\n", "bold")
-    for b in blockers:
+    for b in routed(engine, blockers):
         word, style = SEVERITY_STYLE.get(b.severity, ("?", ""))
         out.append(f" {word} ", style)
         out.append(b.playbook.title + "\n", "bold")
@@ -60,6 +60,23 @@ def _blockers(out: Text, blockers: list[Blocker]) -> None:
         if b.escalate_to:
             out.append(f" · escalate to: {b.escalate_to}", "dim")
         out.append("\n")
+        if b.route and b.route.you_can:
+            out.append(f"   you can do this now: {b.route.you_can}\n", "bold green")
+
+
+def _route(out: Text, b: Blocker) -> None:
+    """Who acts next and where it escalates, as the viewer sees it."""
+    _field(out, "Who acts next", b.owner, "bold")
+    if b.escalate_to:
+        _field(out, "Escalate to", b.escalate_to, "bold")
+    elif b.explained_only:
+        _field(out, "Escalation", "none: expected behaviour, explain it", "cyan")
+    else:
+        _field(out, "Escalation", "none needed", "cyan")
+    if b.route is not None:
+        _field(out, "Your next step", b.route.next_step)
+        if b.route.you_can:
+            _field(out, "You can now", b.route.you_can, "bold green")
 
 
 def customer_text(engine: Engine, customer_id: str) -> Text:
@@ -82,8 +99,7 @@ def customer_text(engine: Engine, customer_id: str) -> Text:
     _field(out, "Admins", row["admin_emails"])
     _field(out, "Members", row["members"])
     _field(out, "Workspaces", row["workspaces"])
-    cust_blockers = [b for b in _by_customer(engine, customer_id)]
-    _blockers(out, cust_blockers)
+    _blockers(out, engine, _by_customer(engine, customer_id))
     return out
 
 
@@ -108,7 +124,7 @@ def user_text(engine: Engine, user_id: str) -> Text:
     _field(out, "Provisioning", marked(row["provisioning_state"]))
     if row["provisioning_reason"]:
         _field(out, "  reason", row["provisioning_reason"], "bold red")
-    _blockers(out, blockers_for(engine, "user", user_id))
+    _blockers(out, engine, blockers_for(engine, "user", user_id))
     return out
 
 
@@ -129,7 +145,7 @@ def invite_text(engine: Engine, invite_id: str) -> Text:
     if row["replaced_by"]:
         _field(out, "Replaced by", row["replaced_by"])
     out.append("The invite link is never shown here: the Console mails it.\n", "dim")
-    _blockers(out, blockers_for(engine, "invite", invite_id))
+    _blockers(out, engine, blockers_for(engine, "invite", invite_id))
     return out
 
 
@@ -162,7 +178,7 @@ def workspace_text(engine: Engine, workspace_id: str) -> Text:
             out.append(f"  {plain(app.get('launch_action') or app.get('slug'), 30)}: ")
             out.append(plain(verdict.host or "no host"))
             out.append(f"  {mark}\n", style)
-    _blockers(out, blockers_for(engine, "workspace", workspace_id))
+    _blockers(out, engine, blockers_for(engine, "workspace", workspace_id))
     return out
 
 
@@ -177,11 +193,7 @@ def blocker_text(b: Blocker) -> Text:
     _field(out, "Since", when(b.since))
     if b.reason:
         _field(out, "Reason", b.reason.replace("_", " "), "bold yellow")
-    _field(out, "Who acts next", b.owner, "bold")
-    if b.escalate_to:
-        _field(out, "Escalate to", b.escalate_to, "bold")
-    else:
-        _field(out, "Escalation", "none: expected behaviour, explain it", "cyan")
+    _route(out, b)
     out.append("\nEvidence\n", "bold underline")
     for e in b.evidence:
         out.append(f"  {e.field} = ", "dim")

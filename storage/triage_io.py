@@ -212,3 +212,33 @@ def blocked_ids(engine: Engine | Cache, subject_type: str) -> dict[str, list[str
                 "ORDER BY severity DESC", {"t": subject_type}):
             out.setdefault(sid, []).append(case)
     return out
+
+
+def routing_facts(engine: Engine | Cache, customer_ids: Iterable[str],
+                  subjects: Iterable[tuple[str, str]]) -> tuple[dict[str, list[str]],
+                                                               dict[tuple[str, str], Row]]:
+    """What routing a set of blockers needs: the admin emails of their customers, and the
+    cached rows of their invite and workspace subjects (for the actions policy)."""
+    wanted: dict[str, list[str]] = {"invite": [], "workspace": []}
+    for kind, sid in subjects:
+        if kind in wanted:
+            wanted[kind].append(sid)
+    admins: dict[str, list[str]] = {}
+    rows: dict[tuple[str, str], Row] = {}
+    with reading(engine) as db:
+        ids = orjson.dumps(sorted(set(customer_ids))).decode()
+        for cid, emails in db.execute(
+                "SELECT id, admin_emails FROM customers "
+                "WHERE id IN (SELECT value FROM json_each(:ids))", {"ids": ids}):
+            admins[cid] = orjson.loads(emails or "[]")
+        for kind, table in (("invite", "invites"), ("workspace", "workspaces")):
+            if not wanted[kind]:
+                continue
+            found = _rows(db, f"SELECT * FROM {table} "
+                              "WHERE id IN (SELECT value FROM json_each(:ids))",
+                          ("create_blockers",) if kind == "workspace" else (),
+                          {"ids": orjson.dumps(wanted[kind]).decode()})
+            for row in found:
+                row["_kind"] = kind
+                rows[(kind, row["id"])] = row
+    return admins, rows

@@ -14,7 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ism_tui.api.models import CREATE_BLOCKER_CODES
+# the playbook's seven create blockers (the wire models' codes, without importing pydantic: the
+# triage pane routes blockers through this policy before the console has imported it)
+from ism_tui.triage.playbook import CREATE_BLOCKER_CASES as CREATE_BLOCKER_CODES
 
 ActionName = Literal["reissue_invite", "retry", "cancel", "start", "stop", "delete"]
 SubjectKind = Literal["workspace", "invite"]

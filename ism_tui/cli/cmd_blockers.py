@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from ism_tui.services import build_services, freshness_summary
     from ism_tui.triage.playbook import CASES
     from ism_tui.triage.queue import group_by_customer
-    from ism_tui.triage.store import list_blockers
+    from ism_tui.triage.store import list_blockers, routed
     from storage.db import CacheError
 
     if args.case and args.case not in CASES:
@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
         echo(f"ism-tui blockers: {exc}", err=True)
         return 3
     try:
-        blockers = list_blockers(services.engine, args.customer, args.case)
+        blockers = routed(services.cache, list_blockers(services.engine, args.customer, args.case),
+                          read_only=services.read_only)
         fresh = freshness_summary(services.engine)
     finally:
         services.close()
@@ -50,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
     for group in group_by_customer(blockers):
         echo(f"\n{group.customer_name or '(no customer)'}")
         for b in group.blockers:
-            echo(f"  {b.severity_word:<8} {b.case:<27} {b.subject_name[:28]:<28} "
-                 f"-> {b.owner:<17} {b.id}")
+            echo(f"  {b.severity_word:<8} {b.case:<27} {b.subject_name[:28]:<28} {b.id}")
+            if b.route is not None:
+                echo(f"           next: {b.route.next_step}")
+                if b.route.you_can:
+                    echo(f"           you can do this now: {b.route.you_can}")
     return 0

@@ -19,8 +19,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ism_tui.config import ConfigError
     from ism_tui.services import build_services, freshness_summary
-    from ism_tui.triage.export import to_json, to_markdown
-    from ism_tui.triage.store import get_blocker, list_blockers
+    from ism_tui.triage.export import escalating, to_json, to_markdown
+    from ism_tui.triage.store import get_blocker, list_blockers, routed
     from storage.db import CacheError
 
     if bool(args.blocker_id) == bool(args.customer):
@@ -37,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
             blockers = [found] if found else []
         else:
             blockers = list_blockers(services.engine, customer_id=args.customer)
+        blockers = routed(services.cache, blockers, read_only=services.read_only)
+        if not args.blocker_id:  # a customer's file: what escalates, not what is explained
+            blockers = escalating(blockers)
         fresh = freshness_summary(services.engine)
     finally:
         services.close()

@@ -43,6 +43,10 @@ def escalation_record(
         "fields": b.escalation,
         "who_acts_next": b.owner,
         "escalate_to": b.escalate_to,
+        "routing": None if b.route is None else {
+            "viewer_role": b.route.viewer_role, "who_acts_next": b.route.who_acts_next,
+            "escalate_to": b.route.escalate_to, "next_step": b.route.next_step,
+            "you_can_now": b.route.you_can},
         "playbook_steps": list(b.steps),
         "done_when": list(b.done_when),
         "evidence": [{"field": e.field, "value": e.value, "since": e.since} for e in b.evidence],
@@ -50,6 +54,12 @@ def escalation_record(
         "exported_at": exported_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
     }
     return _safe(record)  # type: ignore[no-any-return]
+
+
+def escalating(blockers: list[Blocker]) -> list[Blocker]:
+    """The blockers that go somewhere (a customer's escalation file): not the explained
+    cases, not what the viewer fixes or does itself."""
+    return [b for b in blockers if b.escalate_to is not None]
 
 
 def to_json(blockers: list[Blocker], *, freshness: str | None = None,
@@ -84,8 +94,13 @@ def to_markdown(blockers: list[Blocker], *, freshness: str | None = None,
         if b.explained_only:
             out.append("- **Escalation:** none — this is expected behaviour; explain it.")
         else:
-            out.append(f"- **Who acts next:** {r['who_acts_next']}  ·  **Escalate to:** "
-                       f"{r['escalate_to']}")
+            out.append(f"- **Who acts next:** {_md_value(r['who_acts_next'])}  ·  "
+                       f"**Escalate to:** {_md_value(r['escalate_to'] or 'nobody')}")
+        if r["routing"]:
+            out.append(f"- **Next step (for the {r['routing']['viewer_role']}):** "
+                       f"{_md_value(r['routing']['next_step'])}")
+            if r["routing"]["you_can_now"]:
+                out.append(f"- **You can do this now:** {_md_value(r['routing']['you_can_now'])}")
         out += ["", "| field | value |", "| --- | --- |"]
         out += [f"| {k} | {_md_value(v)} |" for k, v in r["fields"].items()
                 if k != "last_log_lines"]

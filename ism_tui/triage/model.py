@@ -15,6 +15,18 @@ class Evidence:
     since: str | None = None
 
 
+@dataclass(frozen=True)
+class Route:
+    """A blocker as one viewer sees it (``triage.routing``): who acts next, where it escalates
+    (None: nowhere), the viewer's next step, and what the viewer's role can do now."""
+
+    viewer_role: str
+    who_acts_next: str
+    escalate_to: str | None
+    next_step: str
+    you_can: str | None = None
+
+
 @dataclass
 class Blocker:
     id: str  # stable: "<case>:<subject id>[:<detail>]"
@@ -31,6 +43,8 @@ class Blocker:
     evidence: list[Evidence] = field(default_factory=list)
     escalation: dict[str, Any] = field(default_factory=dict)
     explained_only: bool = False
+    # How the viewer sees it (``triage.routing``): set when read for a viewer, never stored.
+    route: Route | None = None
 
     @property
     def playbook(self) -> Any:
@@ -42,11 +56,12 @@ class Blocker:
 
     @property
     def owner(self) -> str:
-        return str(CASES[self.case].owner)
+        """Who acts next: as the viewer sees it when routed, else the case's default."""
+        return self.route.who_acts_next if self.route else str(CASES[self.case].owner)
 
     @property
     def escalate_to(self) -> str | None:
-        return CASES[self.case].escalate_to
+        return self.route.escalate_to if self.route else CASES[self.case].escalate_to
 
     @property
     def steps(self) -> tuple[str, ...]:
@@ -60,4 +75,5 @@ class Blocker:
     def from_dict(cls, data: dict[str, Any]) -> Blocker:
         values = dict(data)
         values["evidence"] = [Evidence(**e) for e in values.get("evidence", [])]
+        values.pop("route", None)
         return cls(**values)

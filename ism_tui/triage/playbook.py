@@ -131,3 +131,16 @@ CREATE_BLOCKER_CASES = (
     "user_provisioning_failed",
 )
 ANALYTICS_REASONS = ("scope", "period", "reconciliation", "not_running", "provider_delay")
+
+# Empty analytics: the reasons a viewer fixes in the selection itself (never escalated), and
+# each reason's fix. Only a correct period with usage still missing goes to ISM support.
+ANALYTICS_FIX_REASONS = ("scope", "period", "not_running")
+ANALYTICS_FIXES = {
+    "scope": "select the customer account that owns the workspaces (a look-alike customer "
+             "holds the usage)",
+    "period": "select a period in which the workspaces ran (this one has no usage at all)",
+    "not_running": "nothing to fix: no workspace ran during the period, so no usage is "
+                   "expected",
+    "reconciliation": "the period is correct but reconciliation is not done",
+    "provider_delay": "the period is correct but provider usage is delayed",
+}

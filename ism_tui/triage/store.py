@@ -136,3 +136,34 @@ def blockers_for(engine: Engine | Cache, subject_type: str, subject_id: str) -> 
 def blocked_subject_ids(engine: Engine | Cache, subject_type: str) -> dict[str, list[str]]:
     """Subject id -> cases, for flagging table rows."""
     return triage_io.blocked_ids(engine, subject_type)
+
+
+def routed(engine: Engine | Cache, blockers: list[Blocker], *, read_only: bool = False,
+           viewer: Any = None) -> list[Blocker]:
+    """``blockers`` with their ``route`` set as the cached token's viewer sees them (who acts
+    next, where it escalates, what the viewer may do now: ``triage.routing``)."""
+    from ism_tui.actions.policy import available_actions
+    from ism_tui.triage.routing import route
+    from ism_tui.viewer import Viewer
+    from storage.db import get_meta
+
+    if not blockers:
+        return blockers
+    if viewer is None:
+        viewer = Viewer.from_meta(get_meta(engine, "me"))
+    admins, rows = triage_io.routing_facts(
+        engine, {b.customer_id for b in blockers if b.customer_id},
+        {(b.subject_type, b.subject_id) for b in blockers})
+    of_subject: dict[tuple[str, str], list[Blocker]] = {}
+    for b in blockers:
+        of_subject.setdefault((b.subject_type, b.subject_id), []).append(b)
+    for b in blockers:
+        emails = admins.get(b.customer_id or "", [])
+        key = (b.subject_type, b.subject_id)
+        row = rows.get(key)
+        allowed = [] if row is None else [
+            name for name, verdict in available_actions(viewer, row, of_subject[key],
+                                                        customer_admins=emails)
+            if verdict.allowed]
+        b.route = route(b, viewer.role, emails, allowed, read_only)
+    return blockers
