@@ -116,7 +116,8 @@ SYNC_ORDER = ("workspaces", "usage", "users", "invites", "usage_periods", "audit
 FIRST_PHASE = frozenset({"workspaces", "customers", "targets", "templates"})
 ROLE_OPTIONAL = frozenset({"usage", "usage_periods", "audit"})
 # What the blocker rules read but for the analytics ones (``triage.store.prepare_blockers``)
-PREPARE_INPUTS = frozenset({"customers", "users", "invites", "workspaces", "audit"})
+PREPARE_INPUTS = frozenset({"customers", "users", "invites", "workspaces", "audit", "targets",
+                            "templates"})
 
 
 @dataclass
@@ -346,8 +347,10 @@ def after_sync(engine: Engine, reports: Sequence[ResourceReport],
                if r.skipped is None and (r.changed is None or r.changed)}
     changed = set(touched)
     scope: Scope | None = None
+    # a target or template alias that moved changes every customer's create readiness
     if not any(touched.get(r, ()) is None for r in ("users", "invites", "workspaces",
-                                                     "customers")):
+                                                     "customers")) \
+            and not changed & {"targets", "templates"}:
         inputs = changed & {"usage", "usage_periods", "audit", "workspaces", "customers"}
         scope = Scope(users=touched.get("users") or set(),
                       invites=touched.get("invites") or set(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ism_tui.known_values import marked
+from ism_tui.triage.readiness import readiness_word
 from screens.flags import FLAG_WIDTH, SEVERITY_STYLE, STATUS_STYLE, flag_for
 from screens.window_table import Column
 
@@ -41,6 +42,17 @@ def _credit(row: Row) -> tuple[str, str]:
     if value is None:
         return "—", "dim"
     return f"{value:,.0f}", "bold red" if value <= 0 else ""
+
+
+READINESS_STYLE = {"ready": ("✔ ready", "green"), "blocked": ("✖ ", "bold red"),
+                   "limited": ("⚠ ", "bold yellow")}
+
+
+def _readiness(row: Row) -> tuple[str, str]:
+    """Whether the customer can create workspaces now, from the cached state."""
+    state, word = readiness_word(str(row.get("not_ready") or "").split(","))
+    text, style = READINESS_STYLE[state]
+    return (text + word if word else text), style
 
 
 def _build(row: Row) -> tuple[str, str]:
@@ -105,11 +117,19 @@ CUSTOMER_COLUMNS = [
     Column("prepaid", "Prepaid", 8, render=_hours),
     Column("ai", "AI cred.", 8, render=_credit),
     Column("sso_state", "SSO", 10, sort="sso", render=_status("sso_state")),
-    Column("blockers", "Blockers", 8, sort="blockers"),
+    Column("not_ready", "Readiness", 11, sort="ready", render=_readiness),
 ]
 BLOCKER_COLUMNS = [
     Column("severity", "Sev.", 7, sort="severity", render=_severity),
     Column("customer", "Customer", 16, sort="customer"),
     Column("case", "Case", 26, sort="case", render=_case),
     Column("summary", "Summary", 20),
+]
+TEMPLATE_COLUMNS = [
+    Column("alias", "Alias", 14, sort="alias"),
+    Column("template_name", "Template", 20, sort="template"),
+    Column("template_version", "Version", 8),
+    Column("state", "State", 11, sort="state", render=_status("state")),
+    Column("state_since", "Since", 10, render=_date("state_since")),
+    Column("state_reason", "Reason", 12),
 ]

@@ -12,6 +12,8 @@ from rich.text import Text
 
 from ism_tui.known_values import marked
 from ism_tui.triage.model import Blocker
+from ism_tui.triage.playbook import CREATE_BLOCKER_CASES
+from ism_tui.triage.readiness import CUSTOMER_WIDE
 from ism_tui.triage.store import blockers_for, routed
 from ism_tui.triage.urls import check_launch_url
 from screens.flags import SEVERITY_STYLE, STATUS_STYLE
@@ -99,8 +101,25 @@ def customer_text(engine: Engine, customer_id: str) -> Text:
     _field(out, "Admins", row["admin_emails"])
     _field(out, "Members", row["members"])
     _field(out, "Workspaces", row["workspaces"])
-    _blockers(out, engine, _by_customer(engine, customer_id))
+    blockers = _by_customer(engine, customer_id)
+    _readiness(out, blockers)
+    _blockers(out, engine, blockers)
     return out
+
+
+def _readiness(out: Text, blockers: list[Blocker]) -> None:
+    """Whether the customer can create workspaces now (what would refuse a create)."""
+    found = [b for b in blockers if b.subject_type in ("customer", "user")
+             and b.case in CREATE_BLOCKER_CASES]
+    out.append("\nCreate readiness\n", "bold underline")
+    if not found:
+        out.append("  ✔ ready to create\n", "green")
+        return
+    for b in found:
+        wide = b.subject_type == "customer" and b.case in CUSTOMER_WIDE
+        out.append("  ✖ blocked: " if wide else "  ⚠ limited: ",
+                   "bold red" if wide else "bold yellow")
+        out.append(str(b.escalation.get("blocker_message") or b.summary) + "\n")
 
 
 def _by_customer(engine: Engine, customer_id: str) -> list[Blocker]:
@@ -213,6 +232,26 @@ def blocker_text(b: Blocker) -> Text:
     out.append("\nDone when\n", "bold underline")
     for item in b.done_when:
         out.append(f"  ☐ {item}\n")
+    return out
+
+
+def template_text(engine: Engine, template_id: str) -> Text:
+    row = queries.template_detail(engine, template_id)
+    if row is None:
+        return Text("This template alias is no longer in the cache.")
+    out = Text()
+    _title(out, f"Template alias {row['alias']}")
+    _field(out, "Template", row["template_name"])
+    _field(out, "Version", row["template_version"])
+    _field(out, "State", row["state"])
+    _field(out, "Since", when(row["state_since"]))
+    if row["state_reason"]:
+        _field(out, "  reason", row["state_reason"],
+               "bold red" if row["state"] != "available" else "")
+    _field(out, "In use", f"{row['workspaces']} workspace(s) of {row['customers']} customer(s)")
+    if row["state"] != "available":
+        out.append("\nNew workspaces cannot be created from this alias: their creates are "
+                   "refused (template_alias_unavailable).\n", "bold red")
     return out
 
 

@@ -12,10 +12,16 @@ from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Static
 
 from screens import details
-from screens.columns import CUSTOMER_COLUMNS, INVITE_COLUMNS, USER_COLUMNS, WORKSPACE_COLUMNS
+from screens.columns import (
+    CUSTOMER_COLUMNS,
+    INVITE_COLUMNS,
+    TEMPLATE_COLUMNS,
+    USER_COLUMNS,
+    WORKSPACE_COLUMNS,
+)
 from screens.list_pane import ListPane
 from screens.sources import ListingSource
-from storage.queries import CUSTOMERS, INVITES, USERS, WORKSPACES
+from storage.queries import CUSTOMERS, INVITES, TEMPLATES, USERS, WORKSPACES
 
 
 class CustomersPane(ListPane):
@@ -31,12 +37,25 @@ class UsersPane(ListPane):
                          lambda row: details.user_text(engine, row["id"]), "users", id="users")
 
 
+class TemplatesPane(ListPane):
+    """Template aliases (global): alias, template version, state."""
+
+    def __init__(self, engine: Any) -> None:
+        super().__init__(ListingSource(engine, TEMPLATES), TEMPLATE_COLUMNS,
+                         lambda row: details.template_text(engine, row["id"]), "templates",
+                         id="templates")
+
+
+VIEWS = (("c", "customers"), ("u", "users"), ("t", "templates"))
+
+
 class AccountsPane(Vertical):
-    """Customers (``c``) and users (``u``) in one tab."""
+    """Customers (``c``), users (``u``) and template aliases (``t``) in one tab."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "show('customers')", "Customers"),
         Binding("u", "show('users')", "Users"),
+        Binding("t", "show('templates')", "Templates"),
     ]
 
     def __init__(self, engine: Any) -> None:
@@ -44,11 +63,13 @@ class AccountsPane(Vertical):
         self.engine = engine
 
     def compose(self) -> ComposeResult:
-        yield Static(Text.assemble(("c", "bold"), " customers  ", ("u", "bold"), " users"),
+        yield Static(Text.assemble(("c", "bold"), " customers  ", ("u", "bold"), " users  ",
+                                   ("t", "bold"), " templates"),
                      id="accounts-switch", markup=False)
         with ContentSwitcher(initial="customers"):
             yield CustomersPane(self.engine)
             yield UsersPane(self.engine)
+            yield TemplatesPane(self.engine)
 
     def action_show(self, which: str, focus: bool = True) -> None:
         self.query_one(ContentSwitcher).current = which
@@ -56,7 +77,7 @@ class AccountsPane(Vertical):
         if focus:  # focusing inside a hidden tab would switch TabbedContent to it
             pane.table.focus()
         label = Text()
-        for key, name in (("c", "customers"), ("u", "users")):
+        for key, name in VIEWS:
             label.append(f" {key} {name} ", "reverse bold" if name == which else "")
             label.append(" ")
         self.query_one("#accounts-switch", Static).update(label)

@@ -35,5 +35,6 @@ STATUS_STYLE = {
     "canceling": "yellow", "canceled": "dim",
     "consumed": "bold red", "expired": "bold red", "revoked": "dim", "accepted": "green",
     "approved": "green", "missing": "bold red", "complete": "green", "incomplete": "bold red",
-    "none": "dim", "ok": "green",
+    "none": "dim", "ok": "green", "available": "green", "deprecated": "bold yellow",
+    "unavailable": "bold red", "degraded": "yellow",
 }

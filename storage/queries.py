@@ -175,11 +175,16 @@ INVITES = Listing(
 CUSTOMERS = Listing(
     "customers",
     "SELECT c.id, c.name, c.billing_approval, c.prepaid_seconds_left, c.ai_credit_left, "
-    "c.sso_state, (SELECT count(*) FROM blockers b WHERE b.customer_id = c.id) AS blockers "
+    "c.sso_state, (SELECT count(*) FROM blockers b WHERE b.customer_id = c.id) AS blockers, "
+    # create readiness: the customer's and its users' create blockers, found before any create
+    "(SELECT group_concat(b.\"case\") FROM blockers b WHERE b.customer_id = c.id AND "
+    "b.subject_type IN ('customer', 'user') AND b.\"case\" IN ('billing_approval_missing', "
+    "'prepaid_balance_missing', 'ai_credit_missing', 'sso_incomplete', 'target_unavailable', "
+    "'template_alias_unavailable', 'user_provisioning_failed')) AS not_ready "
     "FROM customers c",
     ("c.name", "c.id", "c.domain"),
     {"name": "c.name", "billing": "c.billing_approval", "sso": "c.sso_state",
-     "blockers": "blockers"},
+     "blockers": "blockers", "ready": "not_ready"},
     "name", "customer", key="c.id", cases_by="customer_id", count_from="FROM customers c",
 )
 BLOCKERS = Listing(
@@ -192,7 +197,15 @@ BLOCKERS = Listing(
      "customer": "c.name", "case": 'b."case"', "since": "b.since"},
     "severity", key="b.id", count_from="FROM blockers b", customer_column="b.customer_id",
 )
-LISTINGS = {x.name: x for x in (WORKSPACES, USERS, INVITES, CUSTOMERS, BLOCKERS)}
+TEMPLATES = Listing(
+    "templates",
+    "SELECT t.id, t.alias, t.template_name, t.template_version, t.state, t.state_since, "
+    "t.state_reason FROM template_aliases t",
+    ("t.alias", "t.template_name", "t.template_version", "t.state"),
+    {"alias": "t.alias", "state": "t.state", "template": "t.template_name"},
+    "alias", key="t.id", count_from="FROM template_aliases t",
+)
+LISTINGS = {x.name: x for x in (WORKSPACES, USERS, INVITES, CUSTOMERS, BLOCKERS, TEMPLATES)}
 
 
 # ---------------------------------------------------------------------------- detail reads
@@ -257,3 +270,16 @@ def search_subjects(engine: Engine | Cache, words: str, limit: int = 20) -> list
            ":q OR id LIKE :q LIMIT :n")
     with reading(engine) as db:
         return dict_rows(db.execute(sql, {"q": like, "n": limit}))
+
+
+def template_detail(engine: Engine | Cache, template_id: str) -> Row | None:
+    """A template alias and how many live workspaces (of how many customers) use it."""
+    row = _one(engine, "SELECT * FROM template_aliases WHERE id = :i", i=template_id)
+    if row is None:
+        return None
+    with reading(engine) as db:
+        used = db.execute(
+            "SELECT count(*), count(DISTINCT customer_id) FROM workspaces "
+            "WHERE template_alias = :a AND status != 'deleted'", {"a": row["alias"]}).fetchone()
+    row["workspaces"], row["customers"] = used[0], used[1]
+    return row

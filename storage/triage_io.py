@@ -38,6 +38,12 @@ class Snapshot:
     analytics_denied: list[Row] = field(default_factory=list)
     # Diagnose empty-analytics views of these customers only (None: every customer).
     analytics_customers: set[str] | None = None
+    # Create readiness: targets by id, template aliases by alias, per customer the unusable
+    # aliases its workspaces use, and whose readiness to re-check (None: every customer).
+    targets: dict[str, Row] = field(default_factory=dict)
+    aliases: dict[str, Row] = field(default_factory=dict)
+    aliases_in_use: dict[str, set[str]] = field(default_factory=dict)
+    readiness_customers: set[str] | None = None
 
 
 @dataclass
@@ -63,6 +69,13 @@ class Scope:
                for k in ("users", "invites", "workspaces", "customers")}
         out["analytics_customers"] = orjson.dumps(sorted(self.analytics_customers or ())).decode()
         return out
+
+    def readiness_filter(self, column: str) -> str:
+        """SQL condition: ``column`` is a customer whose create readiness may have moved (it
+        changed, or one of its workspaces did: the aliases it uses)."""
+        return (f"({column} IN (SELECT value FROM json_each(:customers)) OR {column} IN "
+                "(SELECT customer_id FROM workspaces "
+                "WHERE id IN (SELECT value FROM json_each(:workspaces))))")
 
     def subject_filter(self, kind: str, id_col: str = "id",
                        customer_col: str = "customer_id") -> str:
@@ -101,9 +114,22 @@ def read_snapshot(engine: Engine | Cache, scope: Scope | None = None) -> Snapsho
         snap.customers = {r["id"]: r for r in _rows(
             conn, "SELECT * FROM customers", ("sso_missing_steps", "allowed_target_ids",
                                                "admin_emails"))}
+        snap.targets = {r["id"]: r for r in _rows(conn, "SELECT * FROM targets")}
+        snap.aliases = {r["alias"]: r for r in _rows(conn, "SELECT * FROM template_aliases")}
+        if scope is not None:
+            snap.readiness_customers = {r[0] for r in conn.execute(
+                f"SELECT id FROM customers WHERE {scope.readiness_filter('id')}", params)}
+        # only aliases that cannot be used: a scan of workspaces, no row per workspace back
+        only = f" AND {scope.readiness_filter('customer_id')}" if scope is not None else ""
+        for cid, alias in conn.execute(
+                "SELECT DISTINCT customer_id, template_alias FROM workspaces "
+                "WHERE status != 'deleted' AND template_alias NOT IN "
+                "(SELECT alias FROM template_aliases WHERE state = 'available')" + only, params):
+            snap.aliases_in_use.setdefault(cid, set()).add(alias)
         members_too = " OR role = 'customer_member'" if scope and scope.audit else ""
         snap.users = _rows(
             conn, "SELECT * FROM users WHERE ((idp_role IS NOT NULL AND idp_role != role) "
+                  "OR provisioning_state = 'failed' "
                   f"OR (role = 'customer_member' AND id IN ({_DENIED_ACTORS})))"
                   + scoped("user", members_too),
             ("visible_navigation",), params)
@@ -180,6 +206,8 @@ def replace_blockers(engine: Engine | Cache, rows: list[Row], scope: Scope | Non
                 analytics += ")"
             conn.execute(_text(
                 "DELETE FROM blockers WHERE "
+                "(subject_type = 'customer' AND \"case\" != 'analytics_empty' AND "
+                f"{scope.readiness_filter('subject_id')}) OR "
                 f"(subject_type = 'user' AND ({scope.subject_filter('user', 'subject_id')}"
                 f"{members})) OR "
                 f"(subject_type = 'invite' AND {scope.subject_filter('invite', 'subject_id')}) "
@@ -242,3 +270,20 @@ def routing_facts(engine: Engine | Cache, customer_ids: Iterable[str],
                 row["_kind"] = kind
                 rows[(kind, row["id"])] = row
     return admins, rows
+
+
+def create_inputs(engine: Engine | Cache, workspace: Row) -> tuple[Row | None, Row | None,
+                                                                    Row | None, Row | None]:
+    """The cached customer, owner, template alias and target of a workspace: what its create
+    readiness is read from."""
+    def one(db: Any, sql: str, value: Any, json_cols: Iterable[str] = ()) -> Row | None:
+        found = _rows(db, sql, json_cols, {"v": value})
+        return found[0] if found else None
+
+    with reading(engine) as db:
+        return (one(db, "SELECT * FROM customers WHERE id = :v", workspace.get("customer_id"),
+                    ("sso_missing_steps", "allowed_target_ids", "admin_emails")),
+                one(db, "SELECT * FROM users WHERE id = :v", workspace.get("owner_user_id")),
+                one(db, "SELECT * FROM template_aliases WHERE alias = :v",
+                    workspace.get("template_alias")),
+                one(db, "SELECT * FROM targets WHERE id = :v", workspace.get("target_id")))

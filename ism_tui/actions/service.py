@@ -159,7 +159,12 @@ class ActionService:
             from ism_tui.actions.policy import _create_blockers_of
 
             return _create_blockers_of(subject.row)
-        return list(blockers_for(self.engine, subject.kind, subject.id))
+        found = list(blockers_for(self.engine, subject.kind, subject.id))
+        if subject.kind == "workspace":  # retry only once the cached readiness is clear
+            from ism_tui.triage.store import retry_blockers
+
+            return retry_blockers(self.engine, subject.row, found)
+        return found
 
     def _decide(self, action: str, subject: Subject, actor: m.Me,
                 blockers: list[Any]) -> Decision:

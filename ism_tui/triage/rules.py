@@ -13,14 +13,15 @@ from typing import Any
 from ism_tui.redact import scrub
 from ism_tui.text import one_line
 from ism_tui.triage.model import Blocker, Evidence
-from ism_tui.triage.playbook import CASES, CREATE_BLOCKER_CASES
+from ism_tui.triage.playbook import CASES, CREATE_BLOCKER_CASES, HIGH
+from ism_tui.triage.readiness import NotReady, customer_readiness, user_problem
 from ism_tui.triage.urls import check_launch_url
 from storage.triage_io import Snapshot
 
 Row = dict[str, Any]
 # (customer_id, from, to) -> (reason, evidence lines, escalation fields) or None if not empty
 Diagnose = Callable[[str, str, str], tuple[str, list[str], dict[str, Any]] | None]
-ADMIN_ONLY_NAV = ("Account Setup", "Analytics")
+ADMIN_ONLY_NAV = ("Account setup", "Analytics")
 
 # Customer fields that explain each create blocker.
 _CUSTOMER_EVIDENCE = {
@@ -29,6 +30,13 @@ _CUSTOMER_EVIDENCE = {
     "ai_credit_missing": (("ai_credit_left", "ai_credit_updated_at"),),
     "sso_incomplete": (("sso_state", "sso_updated_at"), ("sso_missing_steps", "sso_updated_at")),
 }
+
+
+def lacking_admin_items(navigation: list[str]) -> list[str]:
+    """The admin-only items missing from a navigation, compared case-insensitively (Console
+    has shown "Account setup" and "Account Setup")."""
+    shown = {n.casefold() for n in navigation}
+    return [n for n in ADMIN_ONLY_NAV if n.casefold() not in shown]
 
 
 def _blocker(case: str, subject_type: str, subject: Row, customer: Row | None, summary: str,
@@ -51,9 +59,12 @@ def user_rules(snap: Snapshot) -> list[Blocker]:
     denied_by = {a["actor_user_id"]: a for a in snap.analytics_denied}
     for u in snap.users:
         customer = snap.customers.get(u["customer_id"] or "")
+        failed = user_problem(u)
+        if failed is not None:
+            out.append(_not_ready(failed, "user", u, customer))
         nav = [one_line(n, 60) for n in u["visible_navigation"]]
         if u["idp_role"] == "customer_admin" and u["role"] != "customer_admin":
-            missing = [n for n in ADMIN_ONLY_NAV if n not in nav]
+            missing = lacking_admin_items(nav)
             out.append(_blocker(
                 "role_not_mapped", "user", u, customer,
                 f"{u['email']} expects customer admin (identity provider) but is mapped as "
@@ -135,6 +146,50 @@ def _create_blockers(ws: Row, customer: Row | None) -> list[Blocker]:
                         "blocker": code, "blocker_message": message,
                         "since": item.get("since")}))
     return out
+
+
+def readiness_rules(snap: Snapshot) -> list[Blocker]:
+    """Create blockers read from cached state before any create: per customer, what would
+    refuse a create (the users whose provisioning failed are ``user_rules``')."""
+    out = []
+    for cid, customer in snap.customers.items():
+        if snap.readiness_customers is not None and cid not in snap.readiness_customers:
+            continue
+        subject = {"id": cid, "customer_id": cid}
+        for item in customer_readiness(customer, snap.targets, snap.aliases,
+                                       snap.aliases_in_use.get(cid, ())):
+            out.append(_not_ready(item, "customer", subject, customer))
+    return out
+
+
+def _not_ready(item: NotReady, subject_type: str, subject: Row, customer: Row | None) -> Blocker:
+    name = _cname(customer, subject)
+    wide = item.customer_wide
+    label = one_line((customer or {}).get("name") or name, 120)
+    phrase = {"target": "on it", "template": "from it", "user": "for this user"}
+    summary = (f"{label} cannot create workspaces: {item.message}" if wide
+               else f"{label}: {item.message}; creates {phrase.get(item.subject, '')} are "
+                    "refused")
+    evidence = [Evidence(f"customer.{col}", _shown(customer.get(col)), customer.get(since))
+                for col, since in _CUSTOMER_EVIDENCE.get(item.code, ()) if customer]
+    if not wide:
+        column = "provisioning" if item.subject == "user" else "state"
+        evidence.append(Evidence(f"{item.subject}.{column}", item.message, item.since))
+    found = _blocker(
+        item.code, subject_type, subject, customer, summary,
+        name=(customer or {}).get("name") or name if subject_type == "customer"
+        else item.subject_name, since=item.since, evidence=evidence,
+        suffix="" if wide or subject_type == "user" else f":{item.subject_id}",
+        escalation={"customer": name, "workspace": "none yet (readiness before any create)",
+                    "blocker": item.code, "blocker_message": item.message,
+                    "since": item.since})
+    if not wide:
+        found.severity = HIGH  # other creates can still succeed
+    return found
+
+
+def _shown(value: Any) -> str:
+    return ", ".join(value) if isinstance(value, list) else str(value)
 
 
 def _launch_urls(ws: Row, customer: Row | None) -> list[Blocker]:
@@ -224,8 +279,9 @@ def _cname(customer: Row | None, subject: Row) -> str:
 
 
 def subject_rules(snap: Snapshot) -> list[Blocker]:
-    """The blockers of users, invites and workspaces (all but the analytics ones)."""
-    return user_rules(snap) + invite_rules(snap) + workspace_rules(snap)
+    """The blockers of customers' readiness, users, invites and workspaces (all but the
+    analytics ones)."""
+    return readiness_rules(snap) + user_rules(snap) + invite_rules(snap) + workspace_rules(snap)
 
 
 def evaluate(snap: Snapshot, diagnose: Diagnose | None = None,

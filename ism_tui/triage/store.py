@@ -161,9 +161,30 @@ def routed(engine: Engine | Cache, blockers: list[Blocker], *, read_only: bool =
         emails = admins.get(b.customer_id or "", [])
         key = (b.subject_type, b.subject_id)
         row = rows.get(key)
+        standing: list[Any] = of_subject[key]
+        if row is not None and b.case == "provisioning_failed":  # may it be retried now?
+            standing = retry_blockers(engine, row, of_subject[key])
         allowed = [] if row is None else [
-            name for name, verdict in available_actions(viewer, row, of_subject[key],
+            name for name, verdict in available_actions(viewer, row, standing,
                                                         customer_admins=emails)
             if verdict.allowed]
         b.route = route(b, viewer.role, emails, allowed, read_only)
     return blockers
+
+
+def retry_blockers(engine: Engine | Cache, workspace: dict[str, Any],
+                   blockers: list[Blocker]) -> list[Any]:
+    """What stands before a retry of this workspace's create, read from the cache now: its
+    owner x template x target readiness, plus its blockers that are not create blockers. A
+    create blocker the Console reported stays only while the cached state still shows it (the
+    Console re-checks at the retry; its report is as old as the last create attempt)."""
+    from ism_tui.triage.playbook import CREATE_BLOCKER_CASES
+    from ism_tui.triage.readiness import create_readiness
+
+    customer, owner, alias, target = triage_io.create_inputs(engine, workspace)
+    now = create_readiness(customer, owner, alias, str(workspace.get("template_alias") or ""),
+                           target, str(workspace.get("target_id") or ""))
+    codes = {n.code for n in now}
+    kept = [b for b in blockers if b.case not in CREATE_BLOCKER_CASES or b.case in codes]
+    reported = {b.case for b in kept}
+    return [*kept, *(n for n in now if n.code not in reported)]
