@@ -366,7 +366,13 @@ class ISMApp(App[None]):
             toast(self, "This row is no longer in the cache.", severity="warning")
             return
         items = [(name, d.allowed, d.reason) for name, d in choices]
-        self.push_screen(ActionMenu(f"Actions on {kind} {subject_id}", items),
+        status = None
+        if kind == "workspace":
+            from storage.queries import workspace_detail
+
+            row = workspace_detail(self.services.cache, subject_id)
+            status = row["status"] if row else None
+        self.push_screen(ActionMenu(f"Actions on {kind} {subject_id}", items, status),
                          partial(self._action_chosen, subject_id))
 
     def _action_chosen(self, subject_id: str, action: str | None) -> None:

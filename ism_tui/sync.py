@@ -223,6 +223,16 @@ async def _run(services: Services, report: SyncReport, names: list[str], full: b
             from storage.load import set_me
 
             await asyncio.to_thread(set_me, engine, report.me)
+            listed = names
+            if me.role == "customer_member":  # never asked: the Console audits each 403 as
+                names = [n for n in names if n not in ROLE_OPTIONAL]  # "analytics.view denied"
+                full_names = [n for n in full_names if n not in ROLE_OPTIONAL]
+                for name in listed:
+                    if name not in names:
+                        await asyncio.to_thread(_record_error, engine, name, NOT_PERMITTED, True)
+                        report.resources.append(ResourceReport(name, "full",
+                                                               skipped=NOT_PERMITTED))
+                        emit(SyncProgress(name, 0, None, "skipped", done=True))
             bound = asyncio.Semaphore(services.settings.settings.concurrency)
             phases = _phases(names, full_names)
             if len(phases) > 1:
@@ -256,7 +266,7 @@ async def _run(services: Services, report: SyncReport, names: list[str], full: b
                 await sources.aclose()
             for done in report.resources:
                 done.rejected = client.rejected.get(done.resource, [])
-            report.resources.sort(key=lambda r: names.index(r.resource))
+            report.resources.sort(key=lambda r: listed.index(r.resource))
     except ApiError as exc:
         report.error = str(exc)
     except Exception as exc:  # ConfigError, CacheError: their messages are actionable

@@ -20,9 +20,18 @@ from textual.widgets.option_list import Option
 
 from screens.literal import literal, plain, toast
 
-LABELS = {"reissue_invite": "Reissue invite", "retry": "Retry the failed create",
+LABELS = {"reissue_invite": "Reissue invite", "retry": "Retry the create",
           "cancel": "Cancel the running build", "start": "Start workspace",
           "stop": "Stop workspace", "delete": "Delete workspace"}
+# a retry names the create it would retry only where there is one
+RETRY_LABELS = {"failed": "Retry the failed create", "pending": "Retry the blocked create"}
+
+
+def label(action: str, status: str | None = None) -> str:
+    """The menu label of ``action`` on a subject in ``status`` (a workspace's)."""
+    if action == "retry" and status in RETRY_LABELS:
+        return RETRY_LABELS[status]
+    return LABELS.get(action, action)
 
 
 class ActionMenu(ModalScreen[str | None]):
@@ -30,23 +39,25 @@ class ActionMenu(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss_none", "Close")]
 
-    def __init__(self, title: str, choices: list[tuple[str, bool, str]]) -> None:
+    def __init__(self, title: str, choices: list[tuple[str, bool, str]],
+                 status: str | None = None) -> None:
         super().__init__(classes="dialog-screen")
         self.title_text = title
         self.choices = choices
+        self.status = status
 
     def compose(self) -> ComposeResult:
         options = []
         for name, allowed, reason in self.choices:
-            label = Text()
+            text = Text()
             if allowed:
-                label.append("▶ ", "bold green")
-                label.append(LABELS.get(name, name))
+                text.append("▶ ", "bold green")
+                text.append(label(name, self.status))
             else:
-                label.append("✖ ", "dim")
-                label.append(LABELS.get(name, name), "dim strike")
-                label.append(f"  not allowed: {plain(reason, 120)}", "dim italic")
-            options.append(Option(label, id=name))
+                text.append("✖ ", "dim")
+                text.append(label(name, self.status), "dim strike")
+                text.append(f"  not allowed: {plain(reason, 120)}", "dim italic")
+            options.append(Option(text, id=name))
         with Vertical(classes="dialog") as box:
             box.border_title = literal(self.title_text, 70)
             yield OptionList(*options, id="action-options")
@@ -83,7 +94,7 @@ class ConfirmAction(ModalScreen[str | None]):
             body.append("\nThe workspace and its storage are removed by the Console. "
                         "This cannot be undone.\n", "bold red")
         with Vertical(classes="dialog") as box:
-            box.border_title = f"Confirm: {LABELS.get(plan.action, plan.action)}"
+            box.border_title = f"Confirm: {label(plan.action, plan.subject.row.get('status'))}"
             yield Static(body, markup=False)
             if plan.requires_typed_name:
                 yield Static(literal(plan.prompt, 200))

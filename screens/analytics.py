@@ -188,6 +188,9 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
                     for e in f.evidence[:5]:
                         body.append("          · " + plain(e, 300) + "\n")
                     body.append("          fix: " + f.fix + "\n", "italic")
+        if view.fix is not None:
+            body.append("\nNothing to escalate: ", "bold")
+            body.append(view.fix + "\n")
         if view.escalation is not None:
             body.append("\nIf the period is right and usage is still missing, press ", "")
             body.append("e", "bold")
@@ -280,6 +283,10 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
         toast(self.app, f"Wrote {directory / stem}.csv and .json")
 
     def action_escalate(self) -> None:
+        if self.view is not None and self.view.fix is not None:
+            self.app.notify(f"Nothing to escalate: {self.view.fix}", severity="information",
+                            markup=False)
+            return
         if self.view is None or self.view.escalation is None:
             toast(self.app, "This selection shows usage: there is nothing to escalate.",
                   severity="information")

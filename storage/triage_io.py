@@ -287,3 +287,10 @@ def create_inputs(engine: Engine | Cache, workspace: Row) -> tuple[Row | None, R
                 one(db, "SELECT * FROM template_aliases WHERE alias = :v",
                     workspace.get("template_alias")),
                 one(db, "SELECT * FROM targets WHERE id = :v", workspace.get("target_id")))
+
+
+def workspaces_of_build(engine: Engine | Cache, build_id: str) -> set[str]:
+    """The workspaces whose latest build is ``build_id``."""
+    with reading(engine) as db:
+        return {str(r[0]) for r in db.execute(
+            "SELECT id FROM workspaces WHERE build_id = :b", {"b": build_id})}

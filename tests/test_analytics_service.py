@@ -48,6 +48,12 @@ def test_each_empty_reason_is_diagnosed_from_the_demo(demo_engine, demo_world_se
     holding = [f for f in view.diagnosis if f.holds]
     assert [f.reason for f in holding] == [reason]
     assert holding[0].primary and holding[0].evidence
+    # fix-it-yourself reasons carry their fix and escalate nothing; only a correct period
+    # with usage still missing goes to support
+    if reason in ("scope", "period", "not_running"):
+        assert view.escalation is None and view.fix == holding[0].fix
+        return
+    assert view.fix is None
     # the playbook's escalation: selected period and visible reconciliation status
     esc = view.escalation
     assert esc is not None

@@ -303,6 +303,11 @@ def test_member_token_skips_usage_and_audit_as_not_permitted(
     customers = {r[0] for r in services.engine.connect().exec_driver_sql(
         "SELECT customer_id FROM workspaces").all()}
     assert customers == {"cus-0006"} and listed_where_asked(listing)
+    # not even asked: the Console would audit each 403 as "analytics.view denied", which
+    # would move the explained member case's date on every sync
+    denied = [a for a in sim.world.audit.values()
+              if a["action"] == "analytics.view" and a["result"] == "denied"]
+    assert len(denied) == 1 and denied[0]["time"] < "2026-11-24T09:30"
 
 
 def test_sync_object_refreshes_one_workspace(sim: SimHandle, tmp_path: Path) -> None:

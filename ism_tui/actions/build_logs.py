@@ -106,6 +106,8 @@ class BuildLogService:
             if with_status:
                 build = await client.get_build(build_id)
                 status = build.job_status
+        if added:  # a failed create's escalation quotes the last lines: now they are cached
+            await asyncio.to_thread(_retriage, self.engine, build_id)
         return added, status
 
     async def poll(self, build_id: str, after_id: int | None) -> LogPoll:
@@ -150,3 +152,13 @@ class BuildLogService:
                     await asyncio.wait_for(stop.wait(), interval)
                 except TimeoutError:
                     pass
+
+
+def _retriage(engine: Any, build_id: str) -> None:
+    """Recompute the blockers of the workspace whose latest build is ``build_id``."""
+    from ism_tui.triage.store import recompute_blockers
+    from storage.triage_io import Scope, workspaces_of_build
+
+    found = workspaces_of_build(engine, build_id)
+    if found:
+        recompute_blockers(engine, scope=Scope(workspaces=found))

@@ -43,6 +43,10 @@ FIXES = {
     "provider_delay": "Providers' billing data can lag up to ~24 h: check again later; if it "
                       "stays behind, escalate with the selected period and reconciliation status.",
 }
+# Reasons the viewer fixes in the selection itself (or where nothing is missing): never sent to
+# support. Only a correct period with usage still missing (the other reasons, or none found)
+# is escalated, as the playbook says.
+FIX_IT_YOURSELF = ("scope", "period", "not_running")
 SETTLE_AFTER = timedelta(hours=30)  # a day still pending this long after it ended is overdue
 PROVIDER_LAG_OK = timedelta(hours=6)  # normal lag of provider data behind now
 
@@ -342,3 +346,9 @@ def diagnose_selection(reader: UsageReader, scope: str | None, period: Period, n
     if rows_in_period and not any(x.holds for x in findings):
         return []
     return findings
+
+
+def fix_it_yourself(findings: list[Finding]) -> Finding | None:
+    """The primary finding when it is one the viewer fixes (then nothing is escalated)."""
+    main = next((f for f in findings if f.primary and f.holds), None)
+    return main if main is not None and main.reason in FIX_IT_YOURSELF else None

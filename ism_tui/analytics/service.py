@@ -17,7 +17,12 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine
 
-from ism_tui.analytics.diagnosis import Finding, diagnose_selection, needs_diagnosis
+from ism_tui.analytics.diagnosis import (
+    Finding,
+    diagnose_selection,
+    fix_it_yourself,
+    needs_diagnosis,
+)
 from ism_tui.analytics.periods import PRESETS, Clock, Period, preset, today_utc, utc_now
 from ism_tui.viewer import Viewer as Viewer
 from storage.usage_models import (
@@ -85,7 +90,8 @@ class AnalyticsView:
     reconciliation: list[DayReconciliation] = field(default_factory=list)
     provider_data_through: datetime | None = None
     diagnosis: list[Finding] = field(default_factory=list)
-    escalation: dict[str, Any] | None = None
+    escalation: dict[str, Any] | None = None  # only when the period is right, usage missing
+    fix: str | None = None  # what the viewer changes instead (wrong scope or period...)
 
     @property
     def reconciliation_summary(self) -> dict[str, int]:
@@ -223,7 +229,11 @@ class AnalyticsService:
                 if view.status == "ok" and view.diagnosis:
                     view.status = "partial"
         if view.status in ("empty", "partial"):
-            view.escalation = escalation_payload(view)
+            yours = fix_it_yourself(view.diagnosis)
+            if yours is not None:
+                view.fix = yours.fix
+            else:
+                view.escalation = escalation_payload(view)
         return view
 
     def prepare(self, keys: tuple[str, ...] = tuple(PRESETS), metric: Metric = "hours") -> int:

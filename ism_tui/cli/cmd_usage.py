@@ -184,6 +184,8 @@ def render_summary(view: Any) -> str:
             mark = "x" if f.holds else " "
             lines.append(f"  [{mark}] {f.reason}: {one_line(f.summary)}")
             lines += [f"        - {one_line(e)}" for e in (f.evidence if f.holds else [])]
+    if view.fix is not None:
+        lines += ["", f"Nothing to escalate: {view.fix}"]
     if view.escalation is not None:
         esc = view.escalation
         sel = esc["selected_period"]

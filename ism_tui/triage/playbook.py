@@ -30,6 +30,13 @@ _CREATE_STEPS = (
     "Resolve the blocker (see who acts next).",
     "Retry only after the blocker is resolved.",
 )
+# "Invite lands on access denied": the four steps, whatever the invite's state.
+_INVITE_STEPS = (
+    "Sign out of the identity provider.",
+    "Reopen the invite.",
+    "Complete the invite acceptance flow.",
+    "Open Console directly after acceptance.",
+)
 _CREATE_FIELDS = ("customer", "workspace", "blocker", "blocker_message", "since")
 
 
@@ -66,14 +73,14 @@ CASES: dict[str, Case] = {c.id: c for c in (
          ("user_email", "customer")),
     Case("invite_consumed", "Invite lands on access denied: invite already consumed", HIGH,
          CUSTOMER_ADMIN, CUSTOMER_ADMIN,
-         ("Sign out of the identity provider, reopen the invite, complete the acceptance flow, "
-          "open Console directly after acceptance.",
+         (*_INVITE_STEPS,
           "The invite was already consumed: ask a customer admin or operator to reissue it.",
           "Do not send the invite link in support chat."),
          ("email", "customer", "invite_state", "expires_at")),
     Case("invite_expired", "Invite lands on access denied: invite expired", HIGH,
          CUSTOMER_ADMIN, CUSTOMER_ADMIN,
-         ("The invite expired: ask a customer admin or operator to reissue it.",
+         (*_INVITE_STEPS,
+          "The invite expired: ask a customer admin or operator to reissue it.",
           "Do not send the invite link in support chat."),
          ("email", "customer", "invite_state", "expires_at")),
     _create("billing_approval_missing", "Create Workspace blocked: missing billing approval",
@@ -121,7 +128,7 @@ CASES: dict[str, Case] = {c.id: c for c in (
           "may be delayed.",
           "If the period is correct and usage is still missing, send support the selected "
           "period and visible reconciliation status."),
-         ("customer", "reason", "selected_period", "reconciliation_status",
+         ("customer", "reason", "fix", "selected_period", "reconciliation_status",
           "provider_data_through")),
 )}
 

@@ -43,9 +43,11 @@ def analytics_diagnoser(engine: Engine, clock: Clock | None = None) -> Diagnose:
             return None
         main = next((f for f in holding if f.primary), holding[0])
         esc = view.escalation or {}
+        recon = ", ".join(f"{k} {v}" for k, v in sorted(view.reconciliation_summary.items()))
         fields = {"selected_period": f"{start}..{end}",
-                  "reconciliation_status": esc.get("reconciliation_status"),
-                  "provider_data_through": esc.get("provider_data_through")}
+                  "reconciliation_status": esc.get("reconciliation_status") or recon or None,
+                  "provider_data_through": esc.get("provider_data_through"),
+                  "fix": main.fix}
         return main.reason, [main.summary, *main.evidence], fields
 
     return diagnose
