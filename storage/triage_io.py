@@ -95,6 +95,10 @@ def _rows(db: sqlite3.Connection, sql: str, json_cols: Iterable[str] = (),
     return out
 
 
+# navigation without an admin item, compared case-insensitively (rules.lacking_admin_items)
+_LACKS_ADMIN_ITEMS = " OR ".join(
+    f"NOT EXISTS (SELECT 1 FROM json_each(visible_navigation) WHERE lower(value) = '{item}')"
+    for item in ("account setup", "analytics"))
 _DENIED_ACTORS = ("SELECT actor_user_id FROM audit_events WHERE action = 'analytics.view' "
                   "AND result = 'denied'")
 
@@ -129,7 +133,8 @@ def read_snapshot(engine: Engine | Cache, scope: Scope | None = None) -> Snapsho
         members_too = " OR role = 'customer_member'" if scope and scope.audit else ""
         snap.users = _rows(
             conn, "SELECT * FROM users WHERE ((idp_role IS NOT NULL AND idp_role != role) "
-                  "OR provisioning_state = 'failed' "
+                  "OR provisioning_state = 'failed' OR role_updated_at > last_sign_in_at "
+                  f"OR (role = 'customer_admin' AND ({_LACKS_ADMIN_ITEMS})) "
                   f"OR (role = 'customer_member' AND id IN ({_DENIED_ACTORS})))"
                   + scoped("user", members_too),
             ("visible_navigation",), params)

@@ -383,8 +383,18 @@ def test_demo_tokens_and_navigation(demo: World) -> None:
            "customer_admin": ["Workspaces", "Templates", "Account setup", "Members",
                               "Analytics", "Billing"]}
     nav["platform_operator"] = [*nav["customer_admin"], "Customers", "Targets"]
+    # what the sign-in checks find: a promoted user still shown the member navigation, an
+    # admin shown none of the admin items; a different spelling is still the admin's
+    stale = {u for c in ("role_changed_after_sign_in", "navigation_stale")
+             for u in demo.cases[c]}
     for user in demo.users.values():
-        assert user["visible_navigation"] == nav[user["role"]]
+        shown = [n.casefold() for n in user["visible_navigation"]]
+        if user["id"] in stale:
+            assert "analytics" not in shown
+            continue
+        assert shown == [n.casefold() for n in nav[user["role"]]]
+    promoted = demo.users[demo.cases["role_changed_after_sign_in"][0]]
+    assert promoted["role_updated_at"] > promoted["last_sign_in_at"]
     # the admin's customer holds several cases, so a customer admin's console is not empty
     mine = admin["customer_id"]
     held = {case for case, ids in demo.cases.items() for i in ids

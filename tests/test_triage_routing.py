@@ -27,6 +27,8 @@ YOU = None  # no escalation: the viewer does it (or it is expected)
 # when nobody may act now. The table the routing is tested against.
 TABLE: dict[str, tuple[str | None, str | None, str | None]] = {
     "role_not_mapped": (ADMIN_OF, SUPPORT, SUPPORT),
+    "role_changed_after_sign_in": (ADMIN_OF, SUPPORT, SUPPORT),
+    "navigation_stale": (ADMIN_OF, SUPPORT, SUPPORT),
     "member_analytics_expected": (YOU, YOU, YOU),
     "invite_consumed": (ADMIN_OF, YOU, YOU),
     "invite_expired": (ADMIN_OF, YOU, YOU),

@@ -59,3 +59,21 @@ def test_retry_is_labelled_for_the_create_it_would_retry() -> None:
     assert label("retry", "failed") == "Retry the failed create"
     assert label("retry", "pending") == "Retry the blocked create"
     assert label("retry", "running") == "Retry the create"
+
+
+def test_sign_in_checks_flag_a_role_changed_since_and_stale_admin_navigation(
+        demo_engine, demo_world_session) -> None:
+    recompute_blockers(demo_engine, clock=lambda: FROZEN_NOW)
+    users = demo_world_session.users
+    found = {b.case: b for b in list_blockers(demo_engine)
+             if b.case in ("role_changed_after_sign_in", "navigation_stale")}
+    changed = found["role_changed_after_sign_in"]
+    promoted = users[demo_world_session.cases["role_changed_after_sign_in"][0]]
+    assert changed.subject_id == promoted["id"] and "sign out and back in" in changed.summary
+    assert changed.escalation["role_changed_at"] > changed.escalation["approx_sign_in_time"]
+    stale = found["navigation_stale"]
+    assert "lacks Account setup, Analytics" in stale.summary
+    # "Account Setup" is the admin item, whatever its case: that admin is not flagged
+    spelled = [u["id"] for u in users.values() if "Account Setup" in u["visible_navigation"]]
+    assert spelled and not [b for b in list_blockers(demo_engine)
+                            if b.subject_id in spelled]

@@ -134,7 +134,7 @@ async def test_sync_on_start_fills_an_empty_cache_and_stays_on_triage(tmp_path, 
         await pilot.pause(0.2)
         text = screen(app)
         assert "synced just now" in text
-        assert "31 blockers" in text
+        assert "33 blockers" in text
         assert app.query_one("#tabs").active == "tab-triage"
 
 

@@ -149,7 +149,12 @@ class User(Resource):
         description="Role the identity provider's group mapping claims for this user. A "
         "different value from `role` means the role is not mapped in Console.",
     )
-    role_updated_at: datetime | None = None
+    role_updated_at: datetime | None = Field(
+        default=None,
+        description="When the user's role (its mapping in Console) last changed. Later than "
+        "`last_sign_in_at`: the user still sees the old role's navigation until they sign out "
+        "and back in.",
+    )
     last_sign_in_at: datetime | None = None
     visible_navigation: list[str] = Field(
         default_factory=list, description="Navigation items Console showed at the last sign-in."

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 
 from ism_tui.sim import demo_catalog as cat
 from ism_tui.sim import demo_logs
-from ism_tui.sim.demo_builder import DemoBuilder, Obj
+from ism_tui.sim.demo_builder import DemoBuilder, Obj, iso
 
 MEMBER, ADMIN, OPERATOR = "customer_member", "customer_admin", "platform_operator"
 VOLUME_ERROR = (
@@ -79,6 +79,14 @@ def senior(b: DemoBuilder, people: list[Obj], before: datetime) -> Obj:
                         or people[:1])
 
 
+def promoted(b: DemoBuilder, user: Obj, at: datetime) -> None:
+    """``user`` became a customer admin at ``at``, after their last sign-in: Console still shows
+    them the member navigation until they sign in again."""
+    user.update(role=ADMIN, idp_role=ADMIN, role_updated_at=iso(at))
+    user["updated_at"] = max(user["updated_at"], iso(at))
+    b.case("role_changed_after_sign_in", user)
+
+
 def blocked(
     b: DemoBuilder, cust: Obj, owner: Obj, name: str, alias: str, target: str, at: datetime,
     code: str, /, **facts: str,
@@ -118,6 +126,7 @@ def _healthy(b: DemoBuilder, ops: list[Obj]) -> None:
     acme = b.add_customer("acme", "Acme Robotics", "acmerobotics.example", 420,
                           ("eu-west-prod", "us-east-prod", "eu-central-dev"))
     people = staff(b, acme, 12, ops[1])
+    promoted(b, people[5], b.ago(minutes=15))
     sim_owner = senior(b, people, b.ago(days=33))
     ml_owner = senior(b, people, b.ago(days=21))
     ci_owner = senior(b, people, b.ago(days=50))
@@ -169,6 +178,9 @@ def _healthy(b: DemoBuilder, ops: list[Obj]) -> None:
     cop = b.add_customer("copperleaf", "Copperleaf Energy", "copperleafenergy.example", 700,
                          ("eu-west-prod", "eu-central-dev", "us-east-prod"))
     people = staff(b, cop, 8, ops[2])
+    # Console spells the item differently for this tenant: still the admin navigation
+    people[1]["visible_navigation"] = [n.replace("Account setup", "Account Setup")
+                                       for n in people[1]["visible_navigation"]]
     user = senior(b, people, b.ago(days=40))
     owner = user["email"]
     history = b.cycles(b.ago(days=40), b.ago(days=3), False, owner)
@@ -254,6 +266,10 @@ def _billing_stories(b: DemoBuilder, ops: list[Obj]) -> None:
                           ("us-east-prod", "eu-west-prod"), prepaid_hours=0,
                           billing_changed=ran_out)
     people = staff(b, tide, 6, ops[2])
+    # an admin whose last sign-in predates the admin items: the navigation lacks them
+    people[0]["visible_navigation"] = [n for n in people[0]["visible_navigation"]
+                                       if n not in ("Account setup", "Analytics")]
+    b.case("navigation_stale", people[0])
     blocked(b, tide, people[2], "level-editor-dev", "node-web", "us-east-prod",
             b.ago(hours=20), "prepaid_balance_missing")
     fleet(b, tide, people, 8, ("node-web", "python-dev", "go-service"),

@@ -12,6 +12,8 @@ CUSTOMER_ADMIN = "customer admin"
 ISM_SUPPORT = "ISM support"
 PLATFORM_OPERATOR = "platform operator"
 
+THE_USER = "the user"
+
 CRITICAL, HIGH, MEDIUM, INFO = 3, 2, 1, 0
 SEVERITY_WORDS = {CRITICAL: "critical", HIGH: "high", MEDIUM: "medium", INFO: "info"}
 
@@ -37,6 +39,8 @@ _INVITE_STEPS = (
     "Complete the invite acceptance flow.",
     "Open Console directly after acceptance.",
 )
+_SIGN_IN_FIELDS = ("user_email", "customer", "expected_role", "visible_navigation",
+                   "approx_sign_in_time", "role_changed_at")
 _CREATE_FIELDS = ("customer", "workspace", "blocker", "blocker_message", "since")
 
 
@@ -66,6 +70,20 @@ CASES: dict[str, Case] = {c.id: c for c in (
           "customer admin role: a customer admin maps the role, or escalates to ISM support."),
          ("user_email", "customer", "expected_role", "visible_navigation",
           "approx_sign_in_time")),
+    Case("role_changed_after_sign_in",
+         "Role changed after the last sign-in: sign out and back in", MEDIUM, THE_USER,
+         CUSTOMER_ADMIN,
+         ("Sign out and sign in again: the role changed after the last sign-in, so Console "
+          "still shows the old role's navigation.",
+          "If the expected navigation is still missing after signing in again, the user may "
+          "not be mapped to the customer admin role: escalate with the fields below."),
+         _SIGN_IN_FIELDS),
+    Case("navigation_stale", "Customer admin's navigation lacks admin items", MEDIUM, THE_USER,
+         ISM_SUPPORT,
+         ("Sign out and sign in again.",
+          "If the expected navigation is still missing, the user may not be mapped to the "
+          "customer admin role: escalate to ISM support with the fields below."),
+         _SIGN_IN_FIELDS),
     Case("member_analytics_expected", "Customer member cannot open Analytics (expected)", INFO,
          CUSTOMER_MEMBER, None,
          ("That is expected. Analytics is for customer admins and platform operators.",

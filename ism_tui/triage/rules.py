@@ -63,7 +63,8 @@ def user_rules(snap: Snapshot) -> list[Blocker]:
         if failed is not None:
             out.append(_not_ready(failed, "user", u, customer))
         nav = [one_line(n, 60) for n in u["visible_navigation"]]
-        if u["idp_role"] == "customer_admin" and u["role"] != "customer_admin":
+        unmapped = u["idp_role"] == "customer_admin" and u["role"] != "customer_admin"
+        if unmapped:
             missing = lacking_admin_items(nav)
             out.append(_blocker(
                 "role_not_mapped", "user", u, customer,
@@ -78,7 +79,9 @@ def user_rules(snap: Snapshot) -> list[Blocker]:
                             "expected_role": "customer_admin",
                             "visible_navigation": nav,
                             "approx_sign_in_time": u["last_sign_in_at"]}))
-        elif u["role"] == "customer_member" and u["id"] in denied_by:
+        elif (stale := _sign_in_check(u, customer, nav)) is not None:
+            out.append(stale)
+        if not unmapped and u["role"] == "customer_member" and u["id"] in denied_by:
             event = denied_by[u["id"]]
             out.append(_blocker(
                 "member_analytics_expected", "user", u, customer,
@@ -89,6 +92,29 @@ def user_rules(snap: Snapshot) -> list[Blocker]:
                           Evidence("audit.analytics.view", "denied", event["time"])],
                 escalation={"user_email": u["email"], "customer": _cname(customer, u)}))
     return out
+
+
+def _sign_in_check(u: Row, customer: Row | None, nav: list[str]) -> Blocker | None:
+    """"Sign out and sign in again after role changes": a role that changed after the last
+    sign-in, or a customer admin whose navigation lacks the admin items."""
+    changed, signed_in = u["role_updated_at"], u["last_sign_in_at"]
+    after = bool(changed and signed_in and changed > signed_in)
+    missing = lacking_admin_items(nav) if u["role"] == "customer_admin" else []
+    if not after and not missing:
+        return None
+    case = "role_changed_after_sign_in" if after else "navigation_stale"
+    why = (f"role changed to {u['role']} at {changed[:16].replace('T', ' ')}Z, after the last "
+           f"sign-in: sign out and back in" if after else
+           f"customer admin whose navigation lacks {', '.join(missing)}: sign out and back in")
+    return _blocker(
+        case, "user", u, customer, f"{u['email']}: {why}", name=u["name"] or u["email"],
+        since=changed if after else signed_in,
+        evidence=[Evidence("user.role", u["role"], changed),
+                  Evidence("user.last_sign_in_at", signed_in or "never", None),
+                  Evidence("user.visible_navigation", ", ".join(nav) or "(none)", signed_in)],
+        escalation={"user_email": u["email"], "customer": _cname(customer, u),
+                    "expected_role": u["role"], "visible_navigation": nav,
+                    "approx_sign_in_time": signed_in, "role_changed_at": changed})
 
 
 def invite_rules(snap: Snapshot) -> list[Blocker]:
