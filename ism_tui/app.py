@@ -343,6 +343,30 @@ class ISMApp(App[None]):
         self.save_and_copy(to_markdown(blockers, freshness=fresh, exported_at=self.clock()),
                            stem)
 
+    def escalate_subject(self, kind: str, subject_id: str) -> None:
+        """Export the escalations of a user, workspace or customer: its blockers, or an ad-hoc
+        one of the matching playbook case (someone phoned in without a blocker)."""
+        from ism_tui.triage.export import escalating
+        from ism_tui.triage.store import SubjectNotFound, routed, subject_escalations
+
+        try:
+            blockers = subject_escalations(self.services.cache, kind, subject_id,
+                                           reported_by=self._reporter())
+        except SubjectNotFound as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        if kind == "customer":
+            blockers = escalating(routed(self.services.cache, blockers))
+            if not blockers:
+                self.notify("Nothing of this customer escalates: see who acts next.",
+                            severity="information")
+                return
+        self.export_escalation(blockers, f"escalation-{kind}-{subject_id}")
+
+    def _reporter(self) -> str:
+        who = self.services.who()
+        return who.email if who is not None else ""
+
     # ------------------------------------------------------------------ actions
 
     @property

@@ -23,18 +23,37 @@ from screens.list_pane import ListPane
 from screens.sources import ListingSource
 from storage.queries import CUSTOMERS, INVITES, TEMPLATES, USERS, WORKSPACES
 
+ESCALATE = Binding("e", "escalate", "Escalate")
+
+
+def escalate_selected(pane: ListPane, kind: str) -> None:
+    """An escalation for the selected row: its blockers, or an ad-hoc one (someone phoned in)."""
+    row = pane.table.current
+    if row is not None:
+        pane.app.escalate_subject(kind, row["id"])  # type: ignore[attr-defined]
+
 
 class CustomersPane(ListPane):
+    BINDINGS: ClassVar[list[BindingType]] = [ESCALATE]
+
     def __init__(self, engine: Any) -> None:
         super().__init__(ListingSource(engine, CUSTOMERS), CUSTOMER_COLUMNS,
                          lambda row: details.customer_text(engine, row["id"]), "customers",
                          id="customers")
 
+    def action_escalate(self) -> None:
+        escalate_selected(self, "customer")
+
 
 class UsersPane(ListPane):
+    BINDINGS: ClassVar[list[BindingType]] = [ESCALATE]
+
     def __init__(self, engine: Any) -> None:
         super().__init__(ListingSource(engine, USERS), USER_COLUMNS,
                          lambda row: details.user_text(engine, row["id"]), "users", id="users")
+
+    def action_escalate(self) -> None:
+        escalate_selected(self, "user")
 
 
 class TemplatesPane(ListPane):
@@ -115,6 +134,7 @@ class WorkspacesPane(ListPane):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "actions", "Actions"),
         Binding("l", "logs", "Logs"),
+        ESCALATE,
     ]
 
     def __init__(self, engine: Any) -> None:
@@ -131,3 +151,6 @@ class WorkspacesPane(ListPane):
         row = self.table.current
         if row is not None:
             self.app.open_build_logs(row["id"])  # type: ignore[attr-defined]
+
+    def action_escalate(self) -> None:
+        escalate_selected(self, "workspace")

@@ -26,6 +26,8 @@ KEYS: list[tuple[str, str, str]] = [
     ("Tables", "s / S", "cycle the sort column / reverse the order"),
     ("Tables", "b", "only rows with a blocker (adds is:blocked to the filter)"),
     ("Accounts", "c / u / t", "customers (with create readiness) / users / template aliases"),
+    ("Accounts, Workspaces", "e", "escalate the selected customer, user or workspace (its "
+     "blockers, or an ad-hoc escalation when it has none)"),
     ("Triage", "e", "export the selected escalation (Markdown file + clipboard)"),
     ("Triage", "E", "export what the selected customer escalates (not what is explained)"),
     ("Triage", "a / l", "actions / build logs of the blocker's invite or workspace"),

@@ -299,3 +299,36 @@ def workspaces_of_build(engine: Engine | Cache, build_id: str) -> set[str]:
     with reading(engine) as db:
         return {str(r[0]) for r in db.execute(
             "SELECT id FROM workspaces WHERE build_id = :b", {"b": build_id})}
+
+
+_FIND = {
+    "user": ("users", "email = :t COLLATE NOCASE OR id = :t", ("visible_navigation",)),
+    "workspace": ("workspaces", "name = :t OR id = :t", ("apps", "create_blockers")),
+    "customer": ("customers", "id = :t OR name = :t COLLATE NOCASE",
+                 ("sso_missing_steps", "allowed_target_ids", "admin_emails")),
+}
+
+
+def find_subjects(engine: Engine | Cache, kind: str, typed: str) -> list[Row]:
+    """Users by email or id, workspaces by name or id, customers by id or name (every match:
+    a workspace name may be taken in two customers)."""
+    table, where, json_cols = _FIND[kind]
+    with reading(engine) as db:
+        return _rows(db, f"SELECT * FROM {table} WHERE {where} ORDER BY id LIMIT 20",
+                     json_cols, {"t": typed.strip()})
+
+
+def customer_row(engine: Engine | Cache, customer_id: str | None) -> Row | None:
+    found = find_subjects(engine, "customer", customer_id) if customer_id else []
+    return found[0] if found else None
+
+
+def log_tail(engine: Engine | Cache, build_id: str | None) -> list[Row]:
+    """The last cached build log lines of a build, oldest first."""
+    if not build_id:
+        return []
+    with reading(engine) as db:
+        lines = dict_rows(db.execute(
+            "SELECT id, stage, level, output FROM build_logs WHERE build_id=:b "
+            "ORDER BY id DESC LIMIT :n", {"b": build_id, "n": TAIL_LINES}))
+    return lines[::-1]

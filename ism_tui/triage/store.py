@@ -190,3 +190,39 @@ def retry_blockers(engine: Engine | Cache, workspace: dict[str, Any],
     kept = [b for b in blockers if b.case not in CREATE_BLOCKER_CASES or b.case in codes]
     reported = {b.case for b in kept}
     return [*kept, *(n for n in now if n.code not in reported)]
+
+
+class SubjectNotFound(LookupError):
+    """No (or more than one) cached user, workspace or customer matches what was typed."""
+
+
+def subject_escalations(engine: Engine | Cache, kind: str, typed: str, case: str | None = None,
+                        reported_by: str = "") -> list[Blocker]:
+    """The escalations of a user (email or id), workspace (name or id) or customer (id or
+    name): its blockers in the cache, or, when it has none (or ``case`` is given), an ad-hoc
+    one of the matching playbook case filled from the cache."""
+    from ism_tui.redact import scrub
+    from ism_tui.triage.adhoc import adhoc_blocker, workspace_readiness
+
+    found = triage_io.find_subjects(engine, kind, typed)
+    if not found:
+        raise SubjectNotFound(f"no {kind} {typed!r} in the cache (run `ism-tui sync`?)")
+    if len(found) > 1:
+        ids = ", ".join(f"{r['id']} ({r.get('customer_id') or r.get('name')})" for r in found)
+        raise SubjectNotFound(f"{typed!r} matches {len(found)} {kind}s: give one id of {ids}")
+    row = found[0]
+    if case is None:
+        existing = (list_blockers(engine, customer_id=row["id"]) if kind == "customer"
+                    else blockers_for(engine, kind, row["id"]))
+        if existing:
+            return existing
+    customer = row if kind == "customer" else triage_io.customer_row(engine, row["customer_id"])
+    tail: list[str] = []
+    readiness: list[Any] = []
+    if kind == "workspace":
+        tail = [scrub(f"[{x['stage']}] {x['level']}: {x['output']}", 400)
+                for x in triage_io.log_tail(engine, row.get("build_id"))]
+        _, owner, alias, target = triage_io.create_inputs(engine, row)
+        readiness = workspace_readiness(row, customer, owner, alias, target)
+    return [adhoc_blocker(kind, row, customer, case, log_tail=tail, readiness=readiness,
+                          reported_by=reported_by)]
