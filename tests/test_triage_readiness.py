@@ -47,7 +47,7 @@ def test_targets_templates_and_users_limit_some_creates() -> None:
         ("target_unavailable", "tgt-2"), ("template_alias_unavailable", "java"),
         ("user_provisioning_failed", "usr-1")]
     assert "no capacity" in found[0].message and "deprecated" in found[1].message
-    assert readiness_word([n.code for n in found]) == ("limited", "target")
+    assert readiness_word([n.code for n in found]) == ("limited", "target+")
     # a target or alias the cache does not hold yet is no evidence either way
     assert customer_readiness(CUSTOMER, {k: TARGETS[k] for k in ("tgt-1",)}, {}, ["x"]) == []
     assert readiness_word([]) == ("ready", "")
@@ -80,7 +80,7 @@ def test_the_customers_table_shows_readiness(triaged) -> None:
             rows.items()}
     assert word["Kestrel Freight"] == ("blocked", "billing")
     assert word["Harbor Legal"] == ("blocked", "SSO")
-    assert word["Northwind Health"][0] == "limited"
+    assert word["Northwind Health"] == ("limited", "target+")
     assert word["Copperleaf Energy"] == ("ready", "")
 
 

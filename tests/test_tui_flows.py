@@ -206,11 +206,22 @@ async def test_analytics_empty_selection_is_diagnosed_and_exported(tmp_path, dem
         holding = {f.reason for f in pane.view.diagnosis if f.holds}
         assert "not_running" in holding
         assert "✖ HOLDS Whether the workspaces were running" in text
+        # nothing ran: a fix-it-yourself reason, so there is nothing to send support
+        assert "Nothing to escalate: Nothing to fix" in text and pane.view.escalation is None
         await pilot.press("e", "x")
         await pilot.pause()
+        # a period where usage is still missing (reconciliation failed) is escalated
+        await pilot.press("c", *"Pinecrest", "enter")
+        await pilot.pause()
+        await pilot.press("p", *"2026-11-16..2026-11-19", "enter")
+        await pilot.pause()
+        assert pane.view.escalation is not None, screen(app)
+        await pilot.press("e")
+        await pilot.pause()
     exports = tmp_path / "exports"
-    escalation = next(exports.glob("analytics-escalation-*.md")).read_text()
-    assert "selected_period" in escalation and "reconciliation_status" in escalation
+    [escalation] = [p.read_text() for p in exports.glob("analytics-escalation-*.md")]
+    assert "Pinecrest" in escalation and "selected_period" in escalation
+    assert "reconciliation_status" in escalation
     assert list(exports.glob("usage-*.csv")) and list(exports.glob("usage-*.json"))
 
 

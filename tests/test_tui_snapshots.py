@@ -19,6 +19,8 @@ SCREENS: dict[str, tuple[str, list[str]]] = {
     "triage-detail": ("demo-operator", ["down", "enter"]),
     "customers": ("demo-operator", ["2"]),
     "users": ("demo-operator", ["2", "u"]),
+    "templates": ("demo-operator", ["2", "t"]),
+    "customer-readiness": ("demo-member", ["2", "enter"]),
     "invites-blocked": ("demo-operator", ["3", "b"]),
     "workspaces": ("demo-operator", ["4"]),
     "workspace-detail": ("demo-operator", ["4", *FIND, *"imaging-pipeline", "enter", "enter"]),

@@ -147,9 +147,10 @@ def create_readiness(customer: Row | None, owner: Row | None, alias: Row | None,
 
 def readiness_word(cases: Iterable[str]) -> tuple[str, str]:
     """The readiness column: ``("ready", "")``, ``("blocked", "billing")`` when a customer-wide
-    blocker stops every create, else ``("limited", "target")``."""
-    found = [c for c in cases if c in SHORT]
+    blocker stops every create, else ``("limited", "target")``; ``+`` when there are more."""
+    found = sorted({c for c in cases if c in SHORT}, key=list(SHORT).index)
     if not found:
         return "ready", ""
+    more = "+" if len(found) > 1 else ""
     wide = [c for c in found if c in CUSTOMER_WIDE]
-    return ("blocked", SHORT[wide[0]]) if wide else ("limited", SHORT[found[0]])
+    return ("blocked" if wide else "limited"), SHORT[found[0]] + more
