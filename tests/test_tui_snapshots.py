@@ -17,6 +17,10 @@ FIND = ("slash",)
 SCREENS: dict[str, tuple[str, list[str]]] = {
     "triage": ("demo-operator", []),
     "triage-detail": ("demo-operator", ["down", "enter"]),
+    # one case as each role sees it: who acts next, where it escalates, what you can do now
+    "routing-operator": ("demo-operator", [*FIND, *"nina", "enter", "enter"]),
+    "routing-admin": ("demo-admin", [*FIND, *"nina", "enter", "enter"]),
+    "routing-member": ("demo-member", [*FIND, *"nina", "enter", "enter"]),
     "customers": ("demo-operator", ["2"]),
     "users": ("demo-operator", ["2", "u"]),
     "templates": ("demo-operator", ["2", "t"]),
