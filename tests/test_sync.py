@@ -353,7 +353,8 @@ def test_incremental_sync_recomputes_only_what_changed_and_agrees_with_a_full_re
     services = services_for(sim, tmp_path)
     assert asyncio.run(run_sync(services)).ok
     before = blocker_rows(services)
-    blocked_ws = next(b.split(":")[1] for b in before if b.startswith("billing_approval_missing:"))
+    blocked_ws = next(b.split(":")[1] for b in before
+                      if b.startswith("billing_approval_missing:ws-"))
     unmapped = next(b.split(":")[1] for b in before if b.startswith("role_not_mapped:"))
     pending = next(i for i in sim.world.collection("invites").values()
                    if i["state"] == "pending")
@@ -439,3 +440,24 @@ def test_indexes_dropped_for_a_first_load_all_come_back_even_after_a_failed_rebu
     with services.engine.connect() as conn:
         assert conn.execute(text(
             "SELECT count(*) FROM meta WHERE key LIKE 'deferred_indexes:%'")).scalar_one() == 0
+
+
+def test_incremental_sync_keeps_create_readiness_in_step(sim: SimHandle, tmp_path: Path) -> None:
+    from ism_tui.triage.store import recompute_blockers
+
+    services = services_for(sim, tmp_path)
+    assert asyncio.run(run_sync(services)).ok
+    before = blocker_rows(services)
+    kestrel = next(b.split(":")[1] for b in before
+                   if b.startswith("billing_approval_missing:cus-"))
+    gpu = next(b.split(":")[2] for b in before if b.startswith("target_unavailable:cus-"))
+    customer = sim.world.collection("customers")[kestrel]
+    sim.advance(60)
+    sim.patch("customers", kestrel, {"billing": {**customer["billing"], "approval": "approved"}})
+    sim.patch("targets", gpu, {"state": "available"})  # every customer's readiness moves
+    assert asyncio.run(run_sync(services)).ok
+    after = blocker_rows(services)
+    assert f"billing_approval_missing:{kestrel}" not in after
+    assert not [b for b in after if b.startswith("target_unavailable:cus-")]
+    recompute_blockers(services.engine)
+    assert blocker_rows(services) == after  # the scoped recompute equals a full one
