@@ -146,7 +146,7 @@ def test_the_demo_routes_for_whoever_is_looking(tmp_path, demo_world_session) ->
     assert operator["invite_consumed"].route.you_can == "`a` reissue"  # type: ignore[union-attr]
     # routing reaches the JSON and Markdown exports
     record = to_json([admin["invite_consumed"]])
-    assert '"you_can_now": "`a` reissue"' in record
+    assert '"you_can": "`a` reissue"' in record
     assert "You can do this now:** `a` reissue" in to_markdown([admin["invite_consumed"]])
 
 

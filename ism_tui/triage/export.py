@@ -46,7 +46,7 @@ def escalation_record(
         "routing": None if b.route is None else {
             "viewer_role": b.route.viewer_role, "who_acts_next": b.route.who_acts_next,
             "escalate_to": b.route.escalate_to, "next_step": b.route.next_step,
-            "you_can_now": b.route.you_can},
+            "you_can": b.route.you_can},
         "playbook_steps": list(b.steps),
         "done_when": list(b.done_when),
         "evidence": [{"field": e.field, "value": e.value, "since": e.since} for e in b.evidence],
@@ -97,10 +97,11 @@ def to_markdown(blockers: list[Blocker], *, freshness: str | None = None,
             out.append(f"- **Who acts next:** {_md_value(r['who_acts_next'])}  ·  "
                        f"**Escalate to:** {_md_value(r['escalate_to'] or 'nobody')}")
         if r["routing"]:
-            out.append(f"- **Next step (for the {r['routing']['viewer_role']}):** "
+            role = str(r["routing"]["viewer_role"]).replace("_", " ")
+            out.append(f"- **Next step (for the {role}):** "
                        f"{_md_value(r['routing']['next_step'])}")
-            if r["routing"]["you_can_now"]:
-                out.append(f"- **You can do this now:** {_md_value(r['routing']['you_can_now'])}")
+            if r["routing"]["you_can"]:
+                out.append(f"- **You can do this now:** {_md_value(r['routing']['you_can'])}")
         out += ["", "| field | value |", "| --- | --- |"]
         out += [f"| {k} | {_md_value(v)} |" for k, v in r["fields"].items()
                 if k != "last_log_lines"]
