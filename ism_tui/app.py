@@ -353,7 +353,7 @@ class ISMApp(App[None]):
             blockers = subject_escalations(self.services.cache, kind, subject_id,
                                            reported_by=self._reporter())
         except SubjectNotFound as exc:
-            self.notify(str(exc), severity="warning", markup=False)
+            toast(self, exc, severity="warning")
             return
         if kind == "customer":
             blockers = escalating(routed(self.services.cache, blockers))

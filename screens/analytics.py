@@ -284,8 +284,7 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
 
     def action_escalate(self) -> None:
         if self.view is not None and self.view.fix is not None:
-            self.app.notify(f"Nothing to escalate: {self.view.fix}", severity="information",
-                            markup=False)
+            toast(self.app, f"Nothing to escalate: {self.view.fix}", severity="information")
             return
         if self.view is None or self.view.escalation is None:
             toast(self.app, "This selection shows usage: there is nothing to escalate.",

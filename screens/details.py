@@ -58,9 +58,9 @@ def _blockers(out: Text, engine: Engine, blockers: list[Blocker]) -> None:
         out.append(f" {word} ", style)
         out.append(b.playbook.title + "\n", "bold")
         out.append("   " + plain(b.summary) + "\n")
-        out.append(f"   who acts next: {b.owner}", "dim")
+        out.append(f"   who acts next: {plain(b.owner)}", "dim")
         if b.escalate_to:
-            out.append(f" · escalate to: {b.escalate_to}", "dim")
+            out.append(f" · escalate to: {plain(b.escalate_to)}", "dim")
         out.append("\n")
         if b.route and b.route.you_can:
             out.append(f"   you can do this now: {b.route.you_can}\n", "bold green")
@@ -119,7 +119,7 @@ def _readiness(out: Text, blockers: list[Blocker]) -> None:
         wide = b.subject_type == "customer" and b.case in CUSTOMER_WIDE
         out.append("  ✖ blocked: " if wide else "  ⚠ limited: ",
                    "bold red" if wide else "bold yellow")
-        out.append(str(b.escalation.get("blocker_message") or b.summary) + "\n")
+        out.append(plain(b.escalation.get("blocker_message") or b.summary) + "\n")
 
 
 def _by_customer(engine: Engine, customer_id: str) -> list[Blocker]:
