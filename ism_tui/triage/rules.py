@@ -157,9 +157,8 @@ def _create_blockers(ws: Row, customer: Row | None) -> list[Blocker]:
         evidence = [Evidence(f"workspace.create_blockers.{code}", message, item.get("since"))]
         for value_col, since_col in _CUSTOMER_EVIDENCE.get(code, ()):
             if customer is not None:
-                value = customer.get(value_col)
-                shown = ", ".join(value) if isinstance(value, list) else str(value)
-                evidence.append(Evidence(f"customer.{value_col}", shown, customer.get(since_col)))
+                evidence.append(Evidence(f"customer.{value_col}", _shown(customer.get(value_col)),
+                                         customer.get(since_col)))
         if code == "target_unavailable":
             evidence.append(Evidence("workspace.target_id", ws["target_id"], None))
         if code == "template_alias_unavailable":
@@ -203,8 +202,8 @@ def _not_ready(item: NotReady, subject_type: str, subject: Row, customer: Row | 
         evidence.append(Evidence(f"{item.subject}.{column}", item.message, item.since))
     found = _blocker(
         item.code, subject_type, subject, customer, summary,
-        name=(customer or {}).get("name") or name if subject_type == "customer"
-        else item.subject_name, since=item.since, evidence=evidence,
+        name=label if subject_type == "customer" else item.subject_name,
+        since=item.since, evidence=evidence,
         suffix="" if wide or subject_type == "user" else f":{item.subject_id}",
         escalation={"customer": name, "workspace": "none yet (readiness before any create)",
                     "blocker": item.code, "blocker_message": item.message,
