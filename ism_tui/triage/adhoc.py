@@ -11,7 +11,7 @@ from ism_tui.redact import scrub
 from ism_tui.text import one_line
 from ism_tui.triage.model import Blocker, Evidence
 from ism_tui.triage.playbook import CASES
-from ism_tui.triage.readiness import create_readiness, customer_wide
+from ism_tui.triage.readiness import customer_wide
 from ism_tui.triage.urls import check_launch_url
 
 Row = dict[str, Any]
@@ -114,9 +114,3 @@ def adhoc_blocker(kind: str, row: Row, customer: Row | None, case: str | None = 
         evidence=evidence, escalation={k: fields.get(k) for k in info.fields},
         explained_only=info.escalate_to is None)
 
-
-def workspace_readiness(row: Row, customer: Row | None, owner: Row | None, alias: Row | None,
-                        target: Row | None) -> list[Any]:
-    """The create readiness of a workspace's owner x template x target (for its evidence)."""
-    return create_readiness(customer, owner, alias, str(row.get("template_alias") or ""),
-                            target, str(row.get("target_id") or ""))

@@ -181,15 +181,22 @@ def retry_blockers(engine: Engine | Cache, workspace: dict[str, Any],
     create blocker the Console reported stays only while the cached state still shows it (the
     Console re-checks at the retry; its report is as old as the last create attempt)."""
     from ism_tui.triage.playbook import CREATE_BLOCKER_CASES
-    from ism_tui.triage.readiness import create_readiness
 
-    customer, owner, alias, target = triage_io.create_inputs(engine, workspace)
-    now = create_readiness(customer, owner, alias, str(workspace.get("template_alias") or ""),
-                           target, str(workspace.get("target_id") or ""))
+    now = workspace_readiness(engine, workspace)
     codes = {n.code for n in now}
     kept = [b for b in blockers if b.case not in CREATE_BLOCKER_CASES or b.case in codes]
     reported = {b.case for b in kept}
     return [*kept, *(n for n in now if n.code not in reported)]
+
+
+def workspace_readiness(engine: Engine | Cache, workspace: dict[str, Any]) -> list[Any]:
+    """The create readiness (``NotReady`` items) of a workspace's owner x template x target,
+    from the cache."""
+    from ism_tui.triage.readiness import create_readiness
+
+    customer, owner, alias, target = triage_io.create_inputs(engine, workspace)
+    return create_readiness(customer, owner, alias, str(workspace.get("template_alias") or ""),
+                            target, str(workspace.get("target_id") or ""))
 
 
 class SubjectNotFound(LookupError):
@@ -202,7 +209,7 @@ def subject_escalations(engine: Engine | Cache, kind: str, typed: str, case: str
     name): its blockers in the cache, or, when it has none (or ``case`` is given), an ad-hoc
     one of the matching playbook case filled from the cache."""
     from ism_tui.redact import scrub
-    from ism_tui.triage.adhoc import adhoc_blocker, workspace_readiness
+    from ism_tui.triage.adhoc import adhoc_blocker
 
     found = triage_io.find_subjects(engine, kind, typed)
     if not found:
@@ -222,7 +229,6 @@ def subject_escalations(engine: Engine | Cache, kind: str, typed: str, case: str
     if kind == "workspace":
         tail = [scrub(f"[{x['stage']}] {x['level']}: {x['output']}", 400)
                 for x in triage_io.log_tail(engine, row.get("build_id"))]
-        _, owner, alias, target = triage_io.create_inputs(engine, row)
-        readiness = workspace_readiness(row, customer, owner, alias, target)
+        readiness = workspace_readiness(engine, row)
     return [adhoc_blocker(kind, row, customer, case, log_tail=tail, readiness=readiness,
                           reported_by=reported_by)]
