@@ -65,10 +65,12 @@ def run(args: argparse.Namespace) -> int:
     finally:
         services.close()
     if not blockers:
-        what = f"blocker {args.blocker_id!r}" if args.blocker_id else \
-            f"escalations for customer {args.customer!r}"
-        echo(f"ism-tui escalate: no {what} in the cache; list them with `ism-tui blockers`",
-             err=True)
+        if args.blocker_id:
+            echo(f"ism-tui escalate: no blocker {args.blocker_id!r} in the cache; list them "
+                 "with `ism-tui blockers`", err=True)
+        else:  # every blocker of the customer is explained, or yours to do
+            echo(f"ism-tui escalate: nothing of customer {args.customer!r} escalates; "
+                 f"`ism-tui blockers --customer {args.customer}` says who acts next", err=True)
         return 1
     text = (to_json if args.format == "json" else to_markdown)(blockers, freshness=fresh)
     if args.output:
