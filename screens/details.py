@@ -243,7 +243,7 @@ def template_text(engine: Engine, template_id: str) -> Text:
     _title(out, f"Template alias {row['alias']}")
     _field(out, "Template", row["template_name"])
     _field(out, "Version", row["template_version"])
-    _field(out, "State", row["state"])
+    _field(out, "State", marked(row["state"]))
     _field(out, "Since", when(row["state_since"]))
     if row["state_reason"]:
         _field(out, "  reason", row["state_reason"],
