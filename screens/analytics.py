@@ -259,10 +259,6 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
 
         self.app.push_screen(PickScreen("Customer scope", choices), chosen)
 
-    def select_customer(self, customer_id: str | None) -> None:
-        self.scope = customer_id
-        self.reload()
-
     def action_export(self) -> None:
         from ism_tui.analytics.export import export
 

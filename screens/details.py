@@ -253,11 +253,3 @@ def template_text(engine: Engine, template_id: str) -> Text:
         out.append("\nNew workspaces cannot be created from this alias: their creates are "
                    "refused (template_alias_unavailable).\n", "bold red")
     return out
-
-
-DESCRIBERS = {
-    "customers": lambda e, r: customer_text(e, r["id"]),
-    "users": lambda e, r: user_text(e, r["id"]),
-    "invites": lambda e, r: invite_text(e, r["id"]),
-    "workspaces": lambda e, r: workspace_text(e, r["id"]),
-}

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -330,7 +330,3 @@ class WindowTable(ScrollView, can_focus=True):
 
     def region_of_cursor(self) -> Region:
         return Region(0, self.cursor + 1, self.size.width, 1)
-
-
-def text_width(value: str) -> int:
-    return cell_len(value)

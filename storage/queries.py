@@ -205,7 +205,6 @@ TEMPLATES = Listing(
     {"alias": "t.alias", "state": "t.state", "template": "t.template_name"},
     "alias", key="t.id", count_from="FROM template_aliases t",
 )
-LISTINGS = {x.name: x for x in (WORKSPACES, USERS, INVITES, CUSTOMERS, BLOCKERS, TEMPLATES)}
 
 
 # ---------------------------------------------------------------------------- detail reads

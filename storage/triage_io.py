@@ -236,17 +236,6 @@ def select_blockers(engine: Engine | Cache, where: str = "",
         return [str(r[0]) for r in db.execute(sql, params or {})]
 
 
-def blocked_ids(engine: Engine | Cache, subject_type: str) -> dict[str, list[str]]:
-    """Subject id -> the cases blocking it."""
-    out: dict[str, list[str]] = {}
-    with reading(engine) as db:
-        for sid, case in db.execute(
-                'SELECT subject_id, "case" FROM blockers WHERE subject_type=:t '
-                "ORDER BY severity DESC", {"t": subject_type}):
-            out.setdefault(sid, []).append(case)
-    return out
-
-
 def routing_facts(engine: Engine | Cache, customer_ids: Iterable[str],
                   subjects: Iterable[tuple[str, str]]) -> tuple[dict[str, list[str]],
                                                                dict[tuple[str, str], Row]]:

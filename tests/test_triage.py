@@ -13,7 +13,6 @@ from ism_tui.triage.export import to_json, to_markdown
 from ism_tui.triage.playbook import CASES, CREATE_BLOCKER_CASES
 from ism_tui.triage.queue import group_by_customer
 from ism_tui.triage.store import (
-    blocked_subject_ids,
     blockers_for,
     get_blocker,
     list_blockers,
@@ -109,7 +108,6 @@ def test_queue_groups_by_customer_most_severe_first(triaged) -> None:
 
 
 def test_lookups_for_tables_and_actions(triaged) -> None:
-    assert "provisioning_failed" in blocked_subject_ids(triaged, "workspace")["ws-000088"]
     assert blockers_for(triaged, "workspace", "ws-000121")[0].case == \
         "billing_approval_missing"
     assert get_blocker(triaged, "role_not_mapped:usr-000083") is not None

@@ -44,9 +44,6 @@ class InFlight(Generic[T]):
         re-sending the same key is safe, the Console replays the first result if it acted)."""
         self._done.pop(key, None)
 
-    def running_key(self, action: str, target: str) -> str | None:
-        return self._targets.get((action, target))
-
     async def run(
         self, key: str, action: str, target: str, work: Callable[[], Awaitable[T]]
     ) -> tuple[T, bool]:

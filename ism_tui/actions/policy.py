@@ -28,16 +28,6 @@ ACTION_KIND: dict[str, SubjectKind] = {
     **{a: "workspace" for a in WORKSPACE_ACTIONS},
     "reissue_invite": "invite",
 }
-# Human labels for menus and messages.
-ACTION_LABELS: dict[str, str] = {
-    "reissue_invite": "Reissue invite",
-    "retry": "Retry",
-    "cancel": "Cancel build",
-    "start": "Start",
-    "stop": "Stop",
-    "delete": "Delete",
-}
-
 READ_ONLY_REASON = "read-only mode (--read-only / read_only = true)"
 ALLOWED = "allowed"
 

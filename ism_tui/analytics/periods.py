@@ -74,9 +74,6 @@ class Period:
         for n in range(self.days):
             yield self.start + timedelta(days=n)
 
-    def contains(self, day: date) -> bool:
-        return self.start <= day <= self.end
-
     def as_dict(self) -> dict[str, str]:
         return {"key": self.key, "from": self.start.isoformat(), "to": self.end.isoformat()}
 

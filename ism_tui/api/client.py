@@ -76,7 +76,6 @@ class PageResult:
     items: list[Any]
     deleted: list[str]
     next_after_id: str | None
-    raw_count: int = 0
     # The server's clock when it answered (its ``Date`` header), if it sent one.
     served_at: dt.datetime | None = None
     # Objects left out, each named with what is wrong (``api.bulk.in_range``)
@@ -221,7 +220,7 @@ class ConsoleClient:
         for problem in rejected:
             log.warning("%s: left out of the cache", problem)
         self.rejected.setdefault(resource, []).extend(rejected)
-        return PageResult(items, deleted, body.next_after_id, len(objects),
+        return PageResult(items, deleted, body.next_after_id,
                           served_at=http_date(seen.get("date")), rejected=rejected)
 
     async def iter_pages(self, resource: str, *, after_id: str | None = None,
@@ -247,18 +246,6 @@ class ConsoleClient:
         if problem:
             raise ContractViolation(f"{path}: {problem}: the server at {self.origin} does not "
                                     "follow the Console API contract")
-        return found
-
-    async def get_workspace(self, workspace_id: str) -> m.Workspace:
-        path = f"/workspaces/{segment(workspace_id)}"
-        found = self._model(m.Workspace, await self._json("GET", path), path)
-        same_object("workspace", workspace_id, found.id)
-        return found
-
-    async def get_invite(self, invite_id: str) -> m.Invite:
-        path = f"/invites/{segment(invite_id)}"
-        found = self._model(m.Invite, await self._json("GET", path), path)
-        same_object("invite", invite_id, found.id)
         return found
 
     async def get_build(self, build_id: str) -> m.Build:

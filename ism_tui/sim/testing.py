@@ -17,7 +17,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -40,10 +40,6 @@ class SimHandle:
     faults: Faults
     _server: Any = field(repr=False)
     _thread: threading.Thread = field(repr=False)
-
-    @property
-    def root_url(self) -> str:
-        return self.base_url.removesuffix("/api/v2")
 
     def set_faults(self, spec: FaultSpec | str | None) -> None:
         """Switch fault injection (a SPEC string, a FaultSpec, or None for off)."""
@@ -132,25 +128,6 @@ def running_simulator(
         yield handle
     finally:
         handle.stop()
-
-
-@contextlib.asynccontextmanager
-async def async_running_simulator(
-    world: World | None = None,
-    *,
-    scenario: str = "demo",
-    seed: int = 7,
-    now: datetime | None = None,
-    faults: FaultSpec | str | None = None,
-) -> AsyncIterator[SimHandle]:
-    """``running_simulator`` for async tests (start and stop run off the event loop)."""
-    handle = await asyncio.to_thread(
-        start_simulator, world, scenario=scenario, seed=seed, now=now, faults=faults
-    )
-    try:
-        yield handle
-    finally:
-        await asyncio.to_thread(handle.stop)
 
 
 class ContractChecker:

@@ -155,8 +155,6 @@ CREATE_BLOCKER_CASES = (
     "target_unavailable", "sso_incomplete", "template_alias_unavailable",
     "user_provisioning_failed",
 )
-ANALYTICS_REASONS = ("scope", "period", "reconciliation", "not_running", "provider_delay")
-
 # Empty analytics: the reasons a viewer fixes in the selection itself (never escalated), and
 # each reason's fix. Only a correct period with usage still missing goes to ISM support.
 ANALYTICS_FIX_REASONS = ("scope", "period", "not_running")

@@ -29,7 +29,3 @@ def group_by_customer(blockers: list[Blocker]) -> list[CustomerGroup]:
         group = groups.setdefault(b.customer_id, CustomerGroup(b.customer_id, b.customer_name, []))
         group.blockers.append(b)
     return sorted(groups.values(), key=lambda g: (-g.worst, sort_key(g.blockers[0])))
-
-
-def flatten(groups: list[CustomerGroup]) -> list[Blocker]:
-    return [b for g in groups for b in g.blockers]

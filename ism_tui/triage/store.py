@@ -135,11 +135,6 @@ def blockers_for(engine: Engine | Cache, subject_type: str, subject_id: str) -> 
         engine, "subject_type = :t AND subject_id = :s", {"t": subject_type, "s": subject_id}))
 
 
-def blocked_subject_ids(engine: Engine | Cache, subject_type: str) -> dict[str, list[str]]:
-    """Subject id -> cases, for flagging table rows."""
-    return triage_io.blocked_ids(engine, subject_type)
-
-
 def routed(engine: Engine | Cache, blockers: list[Blocker], *, read_only: bool = False,
            viewer: Any = None) -> list[Blocker]:
     """``blockers`` with their ``route`` set as the cached token's viewer sees them (who acts
