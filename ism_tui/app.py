@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane
 
+from ism_tui.api.job_status import ACTIVE_JOB_STATUSES
 from ism_tui.redact import scrub
 from ism_tui.services import Services, freshness_summary, humanize_age, oldest_success
 from screens.entities import AccountsPane, InvitesPane, WorkspacesPane
@@ -441,8 +442,6 @@ class ISMApp(App[None]):
         if row is None or not row.get("build_id"):
             toast(self, "This workspace has no build in the cache.", severity="warning")
             return
-        from ism_tui.api.models import ACTIVE_JOB_STATUSES
-
         running = row.get("build_job_status") in ACTIVE_JOB_STATUSES
         title = f"Build logs: {plain(row['name'], 40)} build #{row.get('build_number') or '?'}"
         self.push_screen(BuildLogScreen(self.services.engine, row["build_id"], title, running))

@@ -13,7 +13,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
-from ism_tui.api.models import ACTIVE_JOB_STATUSES
+from ism_tui.api.job_status import ACTIVE_JOB_STATUSES
 from ism_tui.private_files import private_directory
 from screens.literal import literal, plain, toast
 from screens.window_table import Column, WindowTable

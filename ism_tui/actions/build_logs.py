@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ism_tui.api.job_status import ACTIVE_JOB_STATUSES
 from storage import build_logs as store
 from storage.build_logs import BuildLogInfo, LogLine
 
-RUNNING_JOBS = frozenset({"pending", "running", "canceling"})
 MAX_PAGES_PER_POLL = 50
 
 
@@ -31,7 +31,7 @@ class LogPoll:
 
     @property
     def running(self) -> bool:
-        return self.job_status in RUNNING_JOBS
+        return self.job_status in ACTIVE_JOB_STATUSES
 
 
 class BuildLogService:

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ism_tui.api.job_status import ACTIVE_JOB_STATUSES, CANCELABLE_JOB_STATUSES
+
 # the playbook's seven create blockers (the wire models' codes, without importing pydantic: the
 # triage pane routes blockers through this policy before the console has imported it)
 from ism_tui.triage.playbook import CREATE_BLOCKER_CASES as CREATE_BLOCKER_CODES
@@ -31,8 +33,6 @@ ACTION_KIND: dict[str, SubjectKind] = {
 READ_ONLY_REASON = "read-only mode (--read-only / read_only = true)"
 ALLOWED = "allowed"
 
-RUNNING_JOBS = frozenset({"pending", "running", "canceling"})
-CANCELABLE_JOBS = frozenset({"pending", "running"})
 STARTABLE = frozenset({"stopped", "failed", "canceled"})
 REISSUABLE = frozenset({"consumed", "expired", "revoked"})
 
@@ -140,21 +140,21 @@ def _state(action: str, subject: Mapping[str, Any], blockers: Sequence[Any]) -> 
     if status == "deleted":
         return "workspace is deleted"
     if action == "cancel":
-        if not has_build or job not in CANCELABLE_JOBS:
+        if not has_build or job not in CANCELABLE_JOB_STATUSES:
             return f"cancel applies only to a pending or running build ({build_desc})"
         return None
     if action == "delete":
-        if has_build and job in RUNNING_JOBS:
+        if has_build and job in ACTIVE_JOB_STATUSES:
             return f"delete is refused while a build runs ({build_desc}): cancel it first"
         if status == "deleting":
             return "workspace is already being deleted"
         return None
     if action == "stop":
-        if status != "running" or (has_build and job in RUNNING_JOBS):
+        if status != "running" or (has_build and job in ACTIVE_JOB_STATUSES):
             return f"stop applies only to a running workspace (workspace is {status})"
         return None
     if action == "start":
-        if status not in STARTABLE or (has_build and job in RUNNING_JOBS):
+        if status not in STARTABLE or (has_build and job in ACTIVE_JOB_STATUSES):
             return (
                 "start applies only to a stopped, failed or canceled workspace "
                 f"(workspace is {status})"

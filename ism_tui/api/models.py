@@ -16,6 +16,9 @@ from typing import Generic, Literal, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ism_tui.api.job_status import ACTIVE_JOB_STATUSES as ACTIVE_JOB_STATUSES
+from ism_tui.api.job_status import JobStatus
+
 K = TypeVar("K")
 # A value the contract lists, or text a newer Console added (kept as is). A request's
 # enumerations (``TransitionRequest``) stay closed: this client sends only what it knows.
@@ -29,8 +32,6 @@ InviteState = Literal["pending", "accepted", "consumed", "expired", "revoked"]
 TargetState = Literal["available", "degraded", "unavailable"]
 AliasState = Literal["available", "unavailable", "deprecated"]
 Transition = Literal["start", "stop", "delete"]
-JobStatus = Literal["pending", "running", "succeeded", "canceling", "canceled", "failed"]
-ACTIVE_JOB_STATUSES = frozenset({"pending", "running", "canceling"})  # the build may still log
 WorkspaceStatus = Literal[
     "pending",
     "starting",

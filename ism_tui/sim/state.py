@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from ism_tui.api.job_status import ACTIVE_JOB_STATUSES, CANCELABLE_JOB_STATUSES
 from ism_tui.sim import demo_logs
 from ism_tui.sim.store import CUSTOMER_FIELD, SimClock, Store, format_ts
 from ism_tui.sim.world import World
@@ -31,7 +32,6 @@ ACTIONS_DENIED = (
     "Workspace and invite actions are for customer admins and platform operators; "
     "ask a customer admin of your company"
 )
-IN_PROGRESS = ("pending", "running", "canceling")
 _DEFAULT_FAILURE = (
     "volume attach", 'Timed out after 10m0s waiting for volume "pvc-home" to attach'
 )
@@ -287,7 +287,7 @@ class SimState:
         """``POST /workspaces/{id}/builds``: start, stop or delete."""
         latest = ws.get("latest_build")
         status = ws["status"]
-        if latest is not None and latest["job_status"] in IN_PROGRESS:
+        if latest is not None and latest["job_status"] in ACTIVE_JOB_STATUSES:
             word = "canceling" if latest["job_status"] == "canceling" else "running"
             if transition == "delete":
                 raise SimError(409, f"cannot delete while a build is {word}",
@@ -325,7 +325,7 @@ class SimState:
 
     def cancel(self, me: Obj, build: Obj, request_id: str) -> Obj:
         """``POST /workspacebuilds/{id}/cancel``: only a pending or running build."""
-        if build["job_status"] not in ("pending", "running"):
+        if build["job_status"] not in CANCELABLE_JOB_STATUSES:
             raise SimError(409, f"cannot cancel: build is {build['job_status']}")
         now = self.now()
         job = self._jobs.get(build["id"])
