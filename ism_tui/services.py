@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from storage.dbapi import Cache
+from storage.db import Cache, get_meta, set_meta
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -96,7 +96,6 @@ class Services:
     def me(self) -> Me | None:
         """Who the token is, as last recorded by a sync (None before the first sync)."""
         from ism_tui.api.models import Me
-        from storage.db import get_meta
 
         raw = get_meta(self.cache, "me")
         return Me.model_validate_json(raw) if raw else None
@@ -105,7 +104,6 @@ class Services:
         """Who the token is, for the header (None before the first sync): read without the
         wire models, which start-up need not import (~20 ms) before the first paint."""
         from ism_tui.viewer import Viewer
-        from storage.db import get_meta
 
         raw = get_meta(self.cache, "me")
         return Viewer.from_meta(raw) if raw else None
@@ -138,7 +136,6 @@ def open_services(profile: str | None = None, config_path: Path | str | None = N
     console does it after its first paint). Otherwise the config is validated first and, if
     ``config_light`` reads it alike, its stamp recorded for the next start."""
     from ism_tui.config_light import STAMP_KEY, quick_start
-    from storage.db import get_meta, set_meta
 
     quick = quick_start(config_path, profile=profile, url=url, cache_dir=cache_dir,
                         read_only=read_only)

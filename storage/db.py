@@ -1,21 +1,31 @@
 """Opening the cache: one SQLite file per profile, WAL, schema version with rebuild.
 
-SQLAlchemy is imported inside the functions that need it, so that opening the console does not
-import it before its first paint (``storage.dbapi``).
+Importing SQLAlchemy is a third of the console's start-up, so it is imported inside the
+functions that need it. ``Cache`` makes the SQLAlchemy engine only when something first needs it
+(a write, the ORM, most services), while the reads the first paint makes (freshness, who the
+token is, a table's count and window, a detail pane) go through ``reading``, which takes a
+``Cache`` or an ``Engine`` alike and yields a sqlite3 connection. Those reads use named
+parameters (``:name``), which sqlite3 binds as is.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from storage.dbapi import PRAGMAS, Cache, make_directory, reading, stored_version, unreadable
+from storage.dbapi import PRAGMAS, connect, make_directory, stored_version, unreadable
 from storage.dbapi import CacheError as CacheError
 from storage.version import SCHEMA_VERSION
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.pool import PoolProxiedConnection
+
+_IDLE = 4  # plain connections kept for reuse (a screen's reads run on up to ~3 threads)
 
 
 def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -91,6 +101,90 @@ def ensure_schema(engine: Engine, path: Path | None = None) -> None:
             text("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', :v)"),
             {"v": str(SCHEMA_VERSION)},
         )
+
+
+class Cache:
+    """One profile's cache file. ``engine`` is the SQLAlchemy engine, made on first use (and
+    at once when the file is new or of another schema version, so the schema is rebuilt);
+    ``read()`` lends a plain sqlite3 connection. ``connect``, ``begin``, ``raw_connection``
+    and ``dispose`` are the engine's, so code written for an ``Engine`` works on a ``Cache``."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._engine: Engine | None = None
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._making = threading.Lock()
+        make_directory(self.path)
+        current = False
+        if self.path.exists():
+            try:
+                with self.read() as db:
+                    current = stored_version(db) == SCHEMA_VERSION
+            except sqlite3.DatabaseError as exc:  # a corrupt or foreign file
+                raise unreadable(self.path, exc) from exc
+        if not current:
+            self.engine  # noqa: B018  (creates or rebuilds the schema now)
+
+    @property
+    def engine(self) -> Engine:
+        with self._making:  # a worker and the screen may ask first at the same moment
+            if self._engine is None:
+                self._engine = make_engine(self.path)
+            return self._engine
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            db = self._idle.pop() if self._idle else None
+        if db is None:
+            db = connect(self.path)
+        try:
+            yield db
+        finally:
+            if db.in_transaction:
+                db.rollback()
+            db.execute("PRAGMA shrink_memory")  # idle, it keeps no page cache (storage.db)
+            with self._lock:
+                if len(self._idle) < _IDLE:
+                    self._idle.append(db)
+                    db = None
+            if db is not None:
+                db.close()
+
+    def connect(self) -> Connection:
+        return self.engine.connect()
+
+    def begin(self) -> Any:
+        return self.engine.begin()
+
+    def raw_connection(self) -> PoolProxiedConnection:
+        return self.engine.raw_connection()
+
+    def dispose(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for db in idle:
+            db.close()
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+@contextmanager
+def reading(db: Engine | Cache) -> Iterator[sqlite3.Connection]:
+    """A sqlite3 connection to read from: the cache's own when given a ``Cache`` (no
+    SQLAlchemy import), or one of the engine's pool."""
+    if isinstance(db, Cache):
+        with db.read() as conn:
+            yield conn
+        return
+    raw = db.raw_connection()
+    try:
+        driver = raw.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        yield driver
+    finally:
+        raw.close()
 
 
 def get_meta(engine: Engine | Cache, key: str) -> str | None:

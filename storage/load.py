@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from ism_tui.api import models as m
 from ism_tui.text import clean
+from storage.db import set_meta
 from storage.rows import ROW_MAKERS, build_log_row
 from storage.upsert import upsert_build_logs, upsert_rows
 
@@ -43,8 +44,6 @@ def load_build_logs(engine: Engine, logs: Iterable[dict[str, Any]]) -> int:
 
 def set_me(engine: Engine, me: dict[str, Any]) -> None:
     """Record who the token is (``Me`` wire dict) in the cache's meta table."""
-    from storage.db import set_meta
-
     who = m.Me.model_validate(me).model_dump(mode="json")
     # Untrusted text, printed by ``ism-tui status`` and the header: no escapes kept.
     cleaned = {k: clean(v) if isinstance(v, str) else v for k, v in who.items()}

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from storage.dbapi import Cache, dict_rows, reading
+from storage.db import Cache, reading
+from storage.dbapi import dict_rows
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

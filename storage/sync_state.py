@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from storage.dbapi import Cache, reading
+from storage.db import Cache, reading
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from storage.dbapi import Cache, dict_rows, reading, scanning
+from storage.db import Cache, reading
+from storage.dbapi import dict_rows, scanning
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

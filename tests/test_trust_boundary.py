@@ -537,7 +537,7 @@ def test_a_cli_export_over_a_readable_file_is_made_private(
 
 
 def test_an_existing_world_readable_cache_is_tightened(tmp_path: Path, open_umask: None) -> None:
-    from storage.dbapi import Cache
+    from storage.db import Cache
 
     directory = tmp_path / "shared"
     directory.mkdir(mode=0o755)
@@ -551,7 +551,7 @@ def test_an_existing_world_readable_cache_is_tightened(tmp_path: Path, open_umas
 
 def test_another_users_readable_cache_directory_is_refused(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from storage.dbapi import Cache, CacheError
+    from storage.db import Cache, CacheError
 
     directory = tmp_path / "theirs"
     directory.mkdir()

@@ -36,6 +36,7 @@ from ism_tui.actions.policy import (
 )
 from ism_tui.actions.targets import Subject, TargetError, load_subject, resolve
 from ism_tui.api import models as m
+from storage.db import get_meta
 
 log = logging.getLogger("ism_tui.actions")
 OutcomeStatus = Literal["succeeded", "failed", "refused", "cancelled"]
@@ -140,8 +141,6 @@ class ActionService:
 
     def me(self) -> m.Me:
         """Who the token is, as recorded by the last sync."""
-        from storage.db import get_meta
-
         raw = get_meta(self.engine, "me")
         if not raw:
             raise ActionError(

@@ -25,6 +25,7 @@ from ism_tui.analytics.diagnosis import (
 )
 from ism_tui.analytics.periods import PRESETS, Clock, Period, preset, today_utc, utc_now
 from ism_tui.viewer import Viewer as Viewer
+from storage.db import get_meta
 from storage.usage_models import (
     CustomerRef,
     DayReconciliation,
@@ -130,8 +131,6 @@ class AnalyticsService:
     # -- who and what -----------------------------------------------------------------------
 
     def viewer(self) -> Viewer:
-        from storage.db import get_meta
-
         if self._viewer is not None:
             return self._viewer
         viewer = Viewer.from_meta(get_meta(self.engine, "me"))

@@ -13,7 +13,7 @@ import orjson
 from ism_tui.triage.model import Blocker
 from ism_tui.triage.rules import Diagnose, evaluate, subject_rules
 from storage import triage_io
-from storage.dbapi import Cache
+from storage.db import Cache
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
