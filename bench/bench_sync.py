@@ -38,8 +38,8 @@ def _can_pin() -> bool:
 def driver() -> None:
     """In its own process: serve the scale scenario; on stdin ``touch F`` changes a share F of
     workspaces, users and invites (as Console would) and answers ``DONE n``."""
+    from ism_tui.sim.scenarios import build_world
     from ism_tui.sim.testing import start_simulator
-    from ism_tui.sim.world import build_world
 
     world = build_world("scale", seed=7, scale=SCALE)
     sim = start_simulator(world)

@@ -17,7 +17,7 @@ SCALE = 100_000
 
 def build_cache(cache_dir: Path) -> dict[str, Any]:
     from ism_tui.api.models import LIST_RESOURCES
-    from ism_tui.sim.world import build_world
+    from ism_tui.sim.scenarios import build_world
     from ism_tui.triage.store import recompute_blockers
     from storage.db import make_engine
     from storage.load import load_wire, set_me

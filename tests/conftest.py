@@ -23,7 +23,7 @@ def two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def demo_world_session():
-    from ism_tui.sim.world import build_world
+    from ism_tui.sim.scenarios import build_world
 
     return build_world("demo", now=FROZEN_NOW, seed=7)
 
@@ -31,7 +31,7 @@ def demo_world_session():
 @pytest.fixture
 def demo_world():
     """A fresh demo World (tests may mutate it)."""
-    from ism_tui.sim.world import build_world
+    from ism_tui.sim.scenarios import build_world
 
     return build_world("demo", now=FROZEN_NOW, seed=7)
 

@@ -18,7 +18,8 @@ import pytest
 
 from ism_tui.api import models as m
 from ism_tui.sim import scenario_demo, scenario_scale
-from ism_tui.sim.world import DEMO_CASES, World, build_world
+from ism_tui.sim.scenarios import build_world
+from ism_tui.sim.world import DEMO_CASES, World
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 BLOCKERS = m.CREATE_BLOCKER_CODES

@@ -78,9 +78,9 @@ def _serve(args: argparse.Namespace, spec: object) -> int:
     import uvicorn
 
     from ism_tui.sim.faults import Faults, FaultSpec
+    from ism_tui.sim.scenarios import DEMO_TOKENS, build_world
     from ism_tui.sim.server import create_app
     from ism_tui.sim.state import SimState
-    from ism_tui.sim.world import DEMO_TOKENS, build_world
 
     assert isinstance(spec, FaultSpec)
     if args.scenario == "scale":

@@ -23,9 +23,10 @@ from datetime import datetime
 from typing import Any
 
 from ism_tui.sim.faults import Faults, FaultSpec
+from ism_tui.sim.scenarios import build_world
 from ism_tui.sim.state import SimState
 from ism_tui.sim.store import SimClock
-from ism_tui.sim.world import World, build_world
+from ism_tui.sim.world import World
 
 _START_TIMEOUT = 10.0
 

@@ -1,6 +1,7 @@
 """The simulator's data: wire-shaped dicts (exactly what the API serves), built by a scenario.
 
-A scenario is a pure function ``build(now, seed, **options) -> World``. The server
+A scenario is a pure function ``build(now, seed, **options) -> World``
+(``ism_tui.sim.scenarios.build_world`` picks one by name). The server
 (``ism_tui.sim.server``) serves a World and mutates it through ``ism_tui.sim.state``; tests can
 load a World straight into a cache (``tests/conftest.py``) without HTTP.
 
@@ -73,27 +74,3 @@ class World:
         """The collection behind a list resource name of ``LIST_RESOURCES``."""
         return getattr(self, resource)  # type: ignore[no-any-return]
 
-
-DEMO_TOKENS = {
-    "demo-operator": "platform operator: every customer, every action",
-    "demo-admin": "customer admin of one customer: sees and acts on that customer only",
-    "demo-member": "customer member: 403 on analytics and on every action",
-}
-
-
-def build_world(
-    scenario: str, *, now: datetime | None = None, seed: int = 7, scale: int = 100_000
-) -> World:
-    """Build a scenario by name (``demo`` or ``scale``)."""
-    from datetime import UTC
-
-    now = now or datetime.now(UTC).replace(microsecond=0)
-    if scenario == "demo":
-        from ism_tui.sim import scenario_demo
-
-        return scenario_demo.build(now=now, seed=seed)
-    if scenario == "scale":
-        from ism_tui.sim import scenario_scale
-
-        return scenario_scale.build(now=now, seed=seed, workspaces=scale)
-    raise ValueError(f"unknown scenario {scenario!r}: choose demo or scale")
