@@ -319,13 +319,12 @@ class ISMApp(App[None]):
 
     def save_and_copy(self, text: str, stem: str) -> None:
         """Write Markdown to the export directory (0600) and copy it via OSC 52."""
-        from ism_tui.private_files import private_directory, write_private
+        from ism_tui.private_files import export_path, write_private
 
-        directory = self.services.settings.export_dir
-        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in stem)[:80]
-        path = directory / f"{safe}-{self.clock().strftime('%Y%m%dT%H%M%SZ')}.md"
+        stamped = f"{stem}-{self.clock().strftime('%Y%m%dT%H%M%SZ')}"
         try:
-            write_private(private_directory(directory) / path.name, text)
+            path = export_path(self.services.settings.export_dir, stamped, "md")
+            write_private(path, text)
         except OSError as exc:
             toast(self, f"Cannot write the escalation: {exc}", severity="error")
             return

@@ -1,5 +1,8 @@
 """Files only their owner can read: the cache, saved build logs and exports.
 
+Every export (escalations, analytics CSV/JSON, saved build logs) is named by ``export_path``
+and written by ``write_private``; what goes in it has passed ``ism_tui.redact.scrub_values``.
+
 They hold customer data on what is often a shared jump host, so they are created 0600 in
 directories created 0700 whatever the umask (the mode is set explicitly after creation, since
 the umask only ever removes bits). ``private_file`` and ``private_directory`` also tighten what
@@ -10,12 +13,15 @@ own and others may read is refused instead, as it cannot be tightened.
 from __future__ import annotations
 
 import os
+import re
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
 _OTHERS = stat.S_IRWXG | stat.S_IRWXO
+_NAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 class NotPrivate(OSError):
@@ -53,12 +59,27 @@ def private_file(path: Path) -> None:
         os.close(fd)
 
 
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` (UTF-8), created or truncated, 0600 even if it existed."""
+def write_private(path: Path, content: str | Iterable[str]) -> int:
+    """Write ``content`` (a text, or lines each ended here with a newline) to ``path`` (UTF-8),
+    created or truncated, 0600 even if it existed; returns the number of lines written."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         os.fchmod(fd, FILE_MODE)
-        fh.write(text)
+        if isinstance(content, str):
+            fh.write(content)
+            return content.count("\n")
+        n = 0
+        for line in content:
+            fh.write(line + "\n")
+            n += 1
+        return n
+
+
+def export_path(directory: Path, stem: str, suffix: str) -> Path:
+    """Where an export goes: ``directory/STEM.SUFFIX``, ``stem`` reduced to ``[A-Za-z0-9_.-]``,
+    the directory made private if missing (``private_directory``)."""
+    name = _NAME.sub("-", stem).strip("-.")[:120] or "export"
+    return private_directory(directory.expanduser()) / f"{name}.{suffix}"
 
 
 def mode_of(path: Path) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from typing import Any
 from urllib.parse import quote
 
 from ism_tui.text import clean
@@ -127,6 +128,18 @@ def scrub(value: str | None, limit: int | None = None) -> str:
     elif limit is None:
         text = clean(text)
     return text
+
+
+def scrub_values(value: Any, limit: int = 2000) -> Any:
+    """``value`` with every string in it (in lists, tuples and dicts, keys too) scrubbed and
+    cut to ``limit`` characters: what every export holds (``ism_tui.private_files``)."""
+    if isinstance(value, str):
+        return scrub(value, limit)
+    if isinstance(value, list | tuple):
+        return [scrub_values(v, limit) for v in value]
+    if isinstance(value, dict):
+        return {scrub(str(k), 200): scrub_values(v, limit) for k, v in value.items()}
+    return value
 
 
 class ScrubRecords(logging.Filter):

@@ -19,7 +19,8 @@ from textual.widgets.option_list import Option
 
 from ism_tui.analytics import periods
 from ism_tui.analytics.service import AnalyticsError, AnalyticsService, AnalyticsView, Selection
-from ism_tui.private_files import private_directory, write_private
+from ism_tui.private_files import export_path, write_private
+from ism_tui.redact import scrub_values
 from screens.literal import literal, plain, toast
 
 PRESET_ORDER = ["today", "7d", "30d", "this-month", "last-month", "90d"]
@@ -268,15 +269,14 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
         directory = self.app.services.settings.export_dir  # type: ignore[attr-defined]
         p = self.view.selection.period
         stem = f"usage-{self.view.selection.scope_customer_id or 'all'}-{p.start}-{p.end}"
-        stem = "".join(c if c.isalnum() or c in "-_." else "-" for c in stem)
         try:
-            private_directory(directory)
             for fmt in ("csv", "json"):
-                write_private(directory / f"{stem}.{fmt}", export(self.view, fmt))
+                path = export_path(directory, stem, fmt)
+                write_private(path, export(self.view, fmt))
         except OSError as exc:
             toast(self.app, f"Cannot write the export: {exc}", severity="error")
             return
-        toast(self.app, f"Wrote {directory / stem}.csv and .json")
+        toast(self.app, f"Wrote {path.with_suffix('')}.csv and .json")
 
     def action_escalate(self) -> None:
         if self.view is not None and self.view.fix is not None:
@@ -286,7 +286,8 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
             toast(self.app, "This selection shows usage: there is nothing to escalate.",
                   severity="information")
             return
-        text = "```json\n" + json.dumps(self.view.escalation, indent=2, default=str) + "\n```\n"
+        fields = scrub_values(self.view.escalation)
+        text = "```json\n" + json.dumps(fields, indent=2, default=str) + "\n```\n"
         md = (f"## Analytics looks empty: {plain(self.view.scope_label)}\n\n"
               "Send to ISM support with the selected period and the visible reconciliation "
               "status.\n\n" + text)

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
 from ism_tui.api.job_status import ACTIVE_JOB_STATUSES
-from ism_tui.private_files import private_directory
+from ism_tui.private_files import export_path
 from screens.literal import literal, plain, toast
 from screens.window_table import Column, WindowTable
 from storage import build_logs as logs
@@ -172,10 +172,8 @@ class BuildLogScreen(ModalScreen[None]):
 
     def action_save(self) -> None:
         directory = self.app.services.settings.export_dir  # type: ignore[attr-defined]
-        safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in self.build_id)[:60]
-        path = directory / f"build-{safe}.log"
         try:
-            private_directory(directory)
+            path = export_path(directory, f"build-{self.build_id}", "log")
             n = logs.save_to_file(self.engine, self.build_id, path)
         except OSError as exc:
             toast(self, f"Cannot save the log: {exc}", severity="error")

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from ism_tui.private_files import write_private
 from ism_tui.redact import scrub
 from storage.upsert import upsert_build_logs
 
@@ -203,28 +204,11 @@ def iter_all(engine: Engine, build_id: str, page: int = 5000) -> Iterable[LogLin
         after = lines[-1].id
 
 
-def export_text(engine: Engine, build_id: str) -> str:
-    """The whole log as plain text, scrubbed of secrets and control characters."""
-    return "".join(scrub(line.render(), 10_000) + "\n" for line in iter_all(engine, build_id))
-
-
 def save_to_file(engine: Engine, build_id: str, path: Path | str) -> int:
-    """Write the scrubbed log to ``path`` (created 0600); returns the number of lines written.
-
-    Raises ``OSError`` with the path when it cannot be written."""
-    import os
-
-    from ism_tui.private_files import FILE_MODE
-
-    target = Path(path).expanduser()
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    os.fchmod(fd, FILE_MODE)  # whatever the umask, or the mode of a file that was there
-    n = 0
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        for line in iter_all(engine, build_id):
-            fh.write(scrub(line.render(), 10_000) + "\n")
-            n += 1
-    return n
+    """Write the scrubbed log to ``path`` (a private file: ``ism_tui.private_files``); returns
+    the number of lines written. Raises ``OSError`` with the path when it cannot be written."""
+    lines = (scrub(line.render(), 10_000) for line in iter_all(engine, build_id))
+    return write_private(Path(path).expanduser(), lines)
 
 
 _MATCH = "AND (output LIKE :q ESCAPE '\\' OR stage LIKE :q ESCAPE '\\')"

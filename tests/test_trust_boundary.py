@@ -216,7 +216,8 @@ def test_tokens_echoed_by_the_console_reach_no_cache_log_export_or_output(
         console: HostileConsole, synced: Services, tmp_path: Path,
         capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     from ism_tui.cli import main
-    from ism_tui.triage.export import save_markdown
+    from ism_tui.private_files import export_path, write_private
+    from ism_tui.triage.export import to_markdown
     from ism_tui.triage.store import list_blockers
 
     _echoing(console)
@@ -239,7 +240,8 @@ def test_tokens_echoed_by_the_console_reach_no_cache_log_export_or_output(
         root.removeHandler(handler)
         handler.close()
     assert not report.ok and report.errors  # usage and audit failed, saying why
-    export = save_markdown(list_blockers(synced.engine), tmp_path / "exports", "all")
+    export = export_path(tmp_path / "exports", "all", "md")  # as the console writes one
+    write_private(export, to_markdown(list_blockers(synced.engine)))
     saved = tmp_path / "exports" / "build-b-1.log"
     log_store.save_to_file(synced.engine, "b-1", saved)
 
@@ -492,7 +494,8 @@ def _mode(path: Path) -> int:
 def test_cache_exports_and_saved_logs_are_private_under_umask_000(
         console: HostileConsole, tmp_path: Path, open_umask: None,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from ism_tui.triage.export import save_markdown
+    from ism_tui.private_files import export_path, write_private
+    from ism_tui.triage.export import to_markdown
 
     console.objects["workspaces"] = [ACTING]
     console.logs["b-1"] = [{"id": 1, "build_id": "b-1", "created_at": TS, "stage": "s",
@@ -501,7 +504,8 @@ def test_cache_exports_and_saved_logs_are_private_under_umask_000(
     assert sync(services).ok
     asyncio.run(BuildLogService(services).fetch("b-1"))
     exports = tmp_path / "exports" / "nested"
-    export = save_markdown([], exports, "none")
+    export = export_path(exports, "none", "md")
+    write_private(export, to_markdown([]))
     saved = exports / "b-1.log"
     saved.write_text("old")
     os.chmod(saved, 0o644)

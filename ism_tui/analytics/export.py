@@ -1,7 +1,8 @@
 """Exporting an ``AnalyticsView`` as JSON (everything) or CSV (per-day rows plus a total row).
 
-Every string is passed through ``ism_tui.redact.scrub`` (no escape sequence or secret reaches a
-terminal or a spreadsheet) and CSV cells that a spreadsheet would run as a formula are defused.
+Every string is passed through ``ism_tui.redact.scrub_values`` (no escape sequence or secret
+reaches a terminal or a spreadsheet) and CSV cells that a spreadsheet would run as a formula are
+defused.
 Views hold no secrets by construction (ids, names, emails, dates, states, numbers); a member's
 denied view cannot be exported.
 """
@@ -15,7 +16,7 @@ from typing import Any
 import orjson
 
 from ism_tui.analytics.service import AnalyticsError, AnalyticsView
-from ism_tui.redact import scrub
+from ism_tui.redact import scrub_values
 from storage.usage_models import UsageAmounts
 
 CSV_COLUMNS = (
@@ -58,7 +59,7 @@ def view_to_dict(view: AnalyticsView) -> dict[str, Any]:
             "reconciliation": r.status if r else None,
             "provider_data_through": r.provider_data_through if r else None,
         })
-    data: dict[str, Any] = _cleaned({
+    data: dict[str, Any] = scrub_values({
         "scope": {"customer_id": view.selection.scope_customer_id, "label": view.scope_label},
         "period": view.selection.period.as_dict() | {"label": view.selection.period.label},
         "requested": {
@@ -97,23 +98,13 @@ def view_to_dict(view: AnalyticsView) -> dict[str, Any]:
     return data
 
 
-def _cleaned(value: Any) -> Any:
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, dict):
-        return {scrub(str(k)): _cleaned(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_cleaned(v) for v in value]
-    return value
-
-
 def to_json(view: AnalyticsView) -> str:
     return orjson.dumps(view_to_dict(view), option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
 def _cell(value: Any) -> Any:
     if isinstance(value, str):
-        text = scrub(value).replace("\r", " ").replace("\n", " ")
+        text = value.replace("\r", " ").replace("\n", " ")
         return "'" + text if text.startswith(_FORMULA_START) else text
     return value
 

@@ -1,30 +1,18 @@
 """Escalation export: Markdown (to paste into a ticket) and JSON, holding exactly the playbook's
-fields for the case plus cache freshness and the export time. Everything passes through
-``scrub``: no token, cookie, session id, invite link, URL query, fragment or userinfo survives.
+fields for the case plus cache freshness and the export time. Every value passes through
+``ism_tui.redact.scrub_values``: no token, cookie, session id, invite link, URL query, fragment
+or userinfo survives.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from ism_tui.private_files import private_directory, write_private
-from ism_tui.redact import scrub
+from ism_tui.redact import scrub_values
 from ism_tui.triage.model import Blocker
 from ism_tui.triage.playbook import ROUTING
-
-
-def _safe(value: Any) -> Any:
-    if isinstance(value, str):
-        return scrub(value, 2000)
-    if isinstance(value, list | tuple):
-        return [_safe(v) for v in value]
-    if isinstance(value, dict):
-        return {scrub(str(k), 200): _safe(v) for k, v in value.items()}
-    return value
 
 
 def escalation_record(
@@ -53,7 +41,7 @@ def escalation_record(
         "cache_freshness": freshness,
         "exported_at": exported_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
     }
-    return _safe(record)  # type: ignore[no-any-return]
+    return scrub_values(record)  # type: ignore[no-any-return]
 
 
 def escalating(blockers: list[Blocker]) -> list[Blocker]:
@@ -121,15 +109,3 @@ def to_markdown(blockers: list[Blocker], *, freshness: str | None = None,
                 f"`{r['blocker_id']}`_", ""]
     out += [f"> {ROUTING}", ""]
     return "\n".join(out)
-
-
-def save_markdown(blockers: list[Blocker], directory: Path, stem: str, *,
-                  freshness: str | None = None, exported_at: datetime | None = None) -> Path:
-    """Write the escalation Markdown to ``directory/STEM-YYYYmmddTHHMMSSZ.md`` (0600), creating
-    the directory; returns the path. ``stem`` is sanitised to ``[A-Za-z0-9_.-]``."""
-    when = exported_at or datetime.now(UTC)
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-.")[:80] or "escalation"
-    private_directory(directory)
-    path = directory / f"{safe}-{when.strftime('%Y%m%dT%H%M%SZ')}.md"
-    write_private(path, to_markdown(blockers, freshness=freshness, exported_at=when) + "\n")
-    return path
