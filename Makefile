@@ -29,9 +29,10 @@ demo: bytecode
 sim: bytecode
 	$(BIN)/ism-tui sim --port 8765
 
-## The whole suite.
+## The whole suite, on every core (TEST_WORKERS=0 runs it in one process, e.g. to debug).
+TEST_WORKERS ?= auto
 test: bytecode
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 ## Speed and memory targets (bench/README.md).
 bench: bytecode
