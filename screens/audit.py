@@ -13,8 +13,8 @@ from textual.widgets import Footer, Static
 
 from screens.window_table import Column, WindowTable
 from storage.audit import count_audit, list_audit
+from storage.dbapi import RowDict
 
-Row = dict[str, Any]
 RESULT_STYLE = {"succeeded": "green", "failed": "bold red", "refused": "yellow",
                 "cancelled": "dim", "confirmed": "cyan", "allowed": "cyan"}
 
@@ -29,22 +29,22 @@ class AuditSource:
         return count_audit(self.engine, filter_text.strip() or None)
 
     def window(self, offset: int, limit: int, filter_text: str, sort: str | None,
-               descending: bool) -> list[Row]:
+               descending: bool) -> list[RowDict]:
         return [e.as_dict() for e in list_audit(self.engine, limit=limit, offset=offset,
                                                 action=filter_text.strip() or None)]
 
 
-def _result(row: Row) -> tuple[str, str]:
+def _result(row: RowDict) -> tuple[str, str]:
     value = str(row.get("result") or "")
     return value, RESULT_STYLE.get(value, "")
 
 
-def _when(row: Row) -> tuple[str, str]:
+def _when(row: RowDict) -> tuple[str, str]:
     value = str(row.get("time") or "")
     return (f"{value[:10]} {value[11:19]}" if len(value) >= 19 else value), ""
 
 
-def _target(row: Row) -> tuple[str, str]:
+def _target(row: RowDict) -> tuple[str, str]:
     name = row.get("target_name") or row.get("target_id")
     return f"{row.get('target_type')} {name}", ""
 

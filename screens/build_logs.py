@@ -18,8 +18,7 @@ from ism_tui.private_files import export_path
 from screens.literal import literal, plain, toast
 from screens.window_table import Column, WindowTable
 from storage import build_logs as logs
-
-Row = dict[str, Any]
+from storage.dbapi import RowDict
 
 
 class LogSource:
@@ -31,14 +30,14 @@ class LogSource:
         return logs.count_matches(self.engine, self.build_id, filter_text)
 
     def window(self, offset: int, limit: int, filter_text: str, sort: str | None,
-               descending: bool) -> list[Row]:
+               descending: bool) -> list[RowDict]:
         lines = logs.match_window(self.engine, self.build_id, filter_text, offset, limit)
         return [{"id": x.id, "time": x.created_at[11:19], "stage": x.stage,
                  "level": x.level, "output": x.output, "marked": x.marked,
                  "error": x.level == "error"} for x in lines]
 
 
-def _mark(row: Row) -> tuple[str, str]:
+def _mark(row: RowDict) -> tuple[str, str]:
     if row.get("error"):
         return "✖ ERR", "bold red"
     if row.get("marked"):
@@ -46,7 +45,7 @@ def _mark(row: Row) -> tuple[str, str]:
     return "", ""
 
 
-def _output(row: Row) -> tuple[str, str]:
+def _output(row: RowDict) -> tuple[str, str]:
     return str(row.get("output") or ""), "red" if row.get("error") else ""
 
 

@@ -8,36 +8,35 @@ from ism_tui.known_values import marked
 from ism_tui.triage.readiness import readiness_word
 from screens.flags import FLAG_WIDTH, SEVERITY_STYLE, STATUS_STYLE, flag_for
 from screens.window_table import Column
+from storage.dbapi import RowDict
 
-Row = dict[str, Any]
 
-
-def _flag(row: Row) -> tuple[str, str]:
+def _flag(row: RowDict) -> tuple[str, str]:
     return flag_for(row.get("_cases") or [])
 
 
 def _status(key: str) -> Any:
-    def render(row: Row) -> tuple[str, str]:
+    def render(row: RowDict) -> tuple[str, str]:
         value = str(row.get(key) or "")
         return marked(value), STATUS_STYLE.get(value, "")
     return render
 
 
 def _day(key: str) -> Any:
-    def render(row: Row) -> tuple[str, str]:
+    def render(row: RowDict) -> tuple[str, str]:
         value = row.get(key) or ""
         return value[:16].replace("T", " "), ""
     return render
 
 
-def _hours(row: Row) -> tuple[str, str]:
+def _hours(row: RowDict) -> tuple[str, str]:
     value = row.get("prepaid_seconds_left")
     if value is None:
         return "—", "dim"
     return f"{value / 3600:,.0f} h", "bold red" if value <= 0 else ""
 
 
-def _credit(row: Row) -> tuple[str, str]:
+def _credit(row: RowDict) -> tuple[str, str]:
     value = row.get("ai_credit_left")
     if value is None:
         return "—", "dim"
@@ -48,14 +47,14 @@ READINESS_STYLE = {"ready": ("✔ ready", "green"), "blocked": ("✖ ", "bold re
                    "limited": ("⚠ ", "bold yellow")}
 
 
-def _readiness(row: Row) -> tuple[str, str]:
+def _readiness(row: RowDict) -> tuple[str, str]:
     """Whether the customer can create workspaces now, from the cached state."""
     state, word = readiness_word(str(row.get("not_ready") or "").split(","))
     text, style = READINESS_STYLE[state]
     return (text + word if word else text), style
 
 
-def _build(row: Row) -> tuple[str, str]:
+def _build(row: RowDict) -> tuple[str, str]:
     status = row.get("build_job_status") or ""
     transition = row.get("build_transition") or ""
     return (f"{marked(transition)} {marked(status)}".strip(), STATUS_STYLE.get(status, ""))
@@ -65,22 +64,22 @@ ROLE_SHORT = {"customer_member": "member", "customer_admin": "admin",
               "platform_operator": "operator"}
 
 
-def _role(row: Row) -> tuple[str, str]:
+def _role(row: RowDict) -> tuple[str, str]:
     role = str(row.get("role") or "")
     return ROLE_SHORT.get(role, marked(role)), ""
 
 
 def _date(key: str) -> Any:
-    def render(row: Row) -> tuple[str, str]:
+    def render(row: RowDict) -> tuple[str, str]:
         return str(row.get(key) or "—")[:10], ""
     return render
 
 
-def _severity(row: Row) -> tuple[str, str]:
+def _severity(row: RowDict) -> tuple[str, str]:
     return SEVERITY_STYLE.get(int(row.get("severity") or 0), ("?", ""))
 
 
-def _case(row: Row) -> tuple[str, str]:
+def _case(row: RowDict) -> tuple[str, str]:
     return str(row.get("case") or ""), ""
 
 

@@ -23,8 +23,6 @@ from storage import queries
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-Row = dict[str, Any]
-
 
 def _title(out: Text, value: str) -> None:
     out.append(plain(value, 200) + "\n", "bold")

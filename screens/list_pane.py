@@ -17,10 +17,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
 from screens.window_table import Column, Source, WindowTable
+from storage.dbapi import RowDict
 from storage.queries import BLOCKED_WORD
 
-Row = dict[str, Any]
-Describe = Callable[[Row], Text]
+Describe = Callable[[RowDict], Text]
 WIDE = 120
 COUNT_CAP = 10_000  # a filter's matches are counted up to this many (WindowTable.count_cap)
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from storage.dbapi import RowDict
 from storage.queries import SPARSE_SHARE, Listing
 
 if TYPE_CHECKING:
@@ -16,7 +17,6 @@ SPLIT_MIN = 20_000  # rows from which a filtered count runs as two halves on two
 # filter run side by side on two cores: a keystroke costs one scan's time, not two.
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="ism-window")
 
-Row = dict[str, Any]
 Key = tuple[str, str | None, bool]
 
 
@@ -28,7 +28,7 @@ class ListingSource:
         self._total: int | None = None
         self._sort: str | None = None
         self._descending = False
-        self._prefetch: tuple[Key, Future[list[Row]]] | None = None
+        self._prefetch: tuple[Key, Future[list[RowDict]]] | None = None
         # where a filtered count splits (a big table only): found on the pool after the first
         # count, so the first paint does not wait for it (~45 ms at 1M rows)
         self._pivot: Future[str | None] | None = None
@@ -66,7 +66,7 @@ class ListingSource:
         return self._counted[1] < self._total * SPARSE_SHARE
 
     def window(self, offset: int, limit: int, filter_text: str, sort: str | None,
-               descending: bool) -> list[Row]:
+               descending: bool) -> list[RowDict]:
         self._sort, self._descending = sort, descending
         prefetch, self._prefetch = self._prefetch, None
         if prefetch is not None:

@@ -24,8 +24,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from screens.literal import plain
-
-Row = dict[str, Any]
+from storage.dbapi import RowDict
 
 
 class Source(Protocol):
@@ -34,7 +33,7 @@ class Source(Protocol):
         a source may ignore ``at_most`` if its table is never capped)."""
 
     def window(self, offset: int, limit: int, filter_text: str, sort: str | None,
-               descending: bool) -> list[Row]: ...
+               descending: bool) -> list[RowDict]: ...
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,7 @@ class Column:
     label: str
     width: int  # cells; the last column also takes what is left
     sort: str | None = None  # the source's sort key for this column
-    render: Callable[[Row], tuple[str, str]] | None = None  # row -> (text, style)
+    render: Callable[[RowDict], tuple[str, str]] | None = None  # row -> (text, style)
 
 
 class WindowTable(ScrollView, can_focus=True):
@@ -71,7 +70,7 @@ class WindowTable(ScrollView, can_focus=True):
     cursor: reactive[int] = reactive(0)
 
     class Highlighted(Message):
-        def __init__(self, table: WindowTable, row: Row | None) -> None:
+        def __init__(self, table: WindowTable, row: RowDict | None) -> None:
             super().__init__()
             self.table = table
             self.row = row
@@ -99,7 +98,7 @@ class WindowTable(ScrollView, can_focus=True):
         # matches instead of a scan of the whole table on every keystroke.
         self.count_cap = count_cap
         self.exact = True
-        self._cache: dict[int, Row] = {}
+        self._cache: dict[int, RowDict] = {}
         self._cells: dict[int, list[tuple[str, Style | None]]] = {}  # shown text, by row
         self._counted = False
         self._select_when_counted = False
@@ -155,7 +154,7 @@ class WindowTable(ScrollView, can_focus=True):
         self.scroll_to(y=0, animate=False)
         self.reload()
 
-    def row_at(self, index: int) -> Row | None:
+    def row_at(self, index: int) -> RowDict | None:
         if not 0 <= index < self.total:
             return None
         row = self._cache.get(index)
@@ -177,7 +176,7 @@ class WindowTable(ScrollView, can_focus=True):
         self._cache.clear()
         self._cells.clear()
 
-    def _row_cells(self, index: int, row: Row) -> list[tuple[str, Style | None]]:
+    def _row_cells(self, index: int, row: RowDict) -> list[tuple[str, Style | None]]:
         """Each column's text and style for ``row`` (computed once while it is cached)."""
         cells = self._cells.get(index)
         if cells is None:
@@ -192,7 +191,7 @@ class WindowTable(ScrollView, can_focus=True):
         return cells
 
     @property
-    def current(self) -> Row | None:
+    def current(self) -> RowDict | None:
         return self.row_at(self.cursor)
 
     # ------------------------------------------------------------------ rendering

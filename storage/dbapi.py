@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+# A row read as column name -> value (``storage.rows`` makes rows to write: value tuples).
+RowDict = dict[str, Any]
 CACHE_SIZE = "PRAGMA cache_size=-32000"
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -67,7 +69,7 @@ def connect(path: Path) -> sqlite3.Connection:
     return db
 
 
-def dict_rows(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
+def dict_rows(cursor: sqlite3.Cursor) -> list[RowDict]:
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 

@@ -21,6 +21,8 @@ from storage.stamps import iso as iso
 from storage.stamps import parse_iso as parse_iso
 from storage.stamps import ts
 
+# A row to write: its values in the order of its table's ``COLUMNS`` (rows read back are
+# ``storage.dbapi.RowDict``).
 Row = tuple[Any, ...]
 # A validated wire object: an ``api.bulk`` struct or a pydantic model (attributes alike)
 Wire = Any

@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from storage.db import Cache, reading
-from storage.dbapi import dict_rows, scanning
+from storage.dbapi import RowDict, dict_rows, scanning
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-Row = dict[str, Any]
 TAIL_LINES = 8
 
 
@@ -30,19 +29,19 @@ def _text(sql: str) -> Any:
 class Snapshot:
     """The cached state the rules need (only the rows that can hold a blocker)."""
 
-    customers: dict[str, Row] = field(default_factory=dict)
-    users: list[Row] = field(default_factory=list)
-    invites: list[Row] = field(default_factory=list)
-    workspaces: list[Row] = field(default_factory=list)
-    build_log_tails: dict[str, list[Row]] = field(default_factory=dict)
-    analytics_views: list[Row] = field(default_factory=list)
-    analytics_denied: list[Row] = field(default_factory=list)
+    customers: dict[str, RowDict] = field(default_factory=dict)
+    users: list[RowDict] = field(default_factory=list)
+    invites: list[RowDict] = field(default_factory=list)
+    workspaces: list[RowDict] = field(default_factory=list)
+    build_log_tails: dict[str, list[RowDict]] = field(default_factory=dict)
+    analytics_views: list[RowDict] = field(default_factory=list)
+    analytics_denied: list[RowDict] = field(default_factory=list)
     # Diagnose empty-analytics views of these customers only (None: every customer).
     analytics_customers: set[str] | None = None
     # Create readiness: targets by id, template aliases by alias, per customer the unusable
     # aliases its workspaces use, and whose readiness to re-check (None: every customer).
-    targets: dict[str, Row] = field(default_factory=dict)
-    aliases: dict[str, Row] = field(default_factory=dict)
+    targets: dict[str, RowDict] = field(default_factory=dict)
+    aliases: dict[str, RowDict] = field(default_factory=dict)
     aliases_in_use: dict[str, set[str]] = field(default_factory=dict)
     readiness_customers: set[str] | None = None
 
@@ -86,7 +85,7 @@ class Scope:
 
 
 def _rows(db: sqlite3.Connection, sql: str, json_cols: Iterable[str] = (),
-          params: dict[str, Any] | None = None) -> list[Row]:
+          params: dict[str, Any] | None = None) -> list[RowDict]:
     """Rows as dicts, JSON columns decoded. Straight from the DBAPI in one ``fetchall``:
     SQLAlchemy's row-by-row fetch was ~0.2 s of a 100k-workspace recompute."""
     out = dict_rows(db.execute(sql, params or {}))
@@ -195,7 +194,8 @@ def customers_of(engine: Engine | Cache, changed: dict[str, set[str]]) -> set[st
     return out
 
 
-def replace_blockers(engine: Engine | Cache, rows: list[Row], scope: Scope | None = None) -> None:
+def replace_blockers(engine: Engine | Cache, rows: list[RowDict],
+                     scope: Scope | None = None) -> None:
     """Swap the blockers (all, or those of ``scope``) in one transaction: readers see the
     old set or the new one."""
     with engine.begin() as conn:
@@ -239,7 +239,7 @@ def select_blockers(engine: Engine | Cache, where: str = "",
 
 def routing_facts(engine: Engine | Cache, customer_ids: Iterable[str],
                   subjects: Iterable[tuple[str, str]]) -> tuple[dict[str, list[str]],
-                                                               dict[tuple[str, str], Row]]:
+                                                               dict[tuple[str, str], RowDict]]:
     """What routing a set of blockers needs: the admin emails of their customers, and the
     cached rows of their invite and workspace subjects (for the actions policy)."""
     wanted: dict[str, list[str]] = {"invite": [], "workspace": []}
@@ -247,7 +247,7 @@ def routing_facts(engine: Engine | Cache, customer_ids: Iterable[str],
         if kind in wanted:
             wanted[kind].append(sid)
     admins: dict[str, list[str]] = {}
-    rows: dict[tuple[str, str], Row] = {}
+    rows: dict[tuple[str, str], RowDict] = {}
     with reading(engine) as db:
         ids = orjson.dumps(sorted(set(customer_ids))).decode()
         for cid, emails in db.execute(
@@ -267,11 +267,11 @@ def routing_facts(engine: Engine | Cache, customer_ids: Iterable[str],
     return admins, rows
 
 
-def create_inputs(engine: Engine | Cache, workspace: Row) -> tuple[Row | None, Row | None,
-                                                                    Row | None, Row | None]:
+def create_inputs(engine: Engine | Cache, workspace: RowDict
+                  ) -> tuple[RowDict | None, RowDict | None, RowDict | None, RowDict | None]:
     """The cached customer, owner, template alias and target of a workspace: what its create
     readiness is read from."""
-    def one(db: Any, sql: str, value: Any, json_cols: Iterable[str] = ()) -> Row | None:
+    def one(db: Any, sql: str, value: Any, json_cols: Iterable[str] = ()) -> RowDict | None:
         found = _rows(db, sql, json_cols, {"v": value})
         return found[0] if found else None
 
@@ -299,7 +299,7 @@ _FIND = {
 }
 
 
-def find_subjects(engine: Engine | Cache, kind: str, typed: str) -> list[Row]:
+def find_subjects(engine: Engine | Cache, kind: str, typed: str) -> list[RowDict]:
     """Users by email or id, workspaces by name or id, customers by id or name (every match:
     a workspace name may be taken in two customers)."""
     table, where, json_cols = _FIND[kind]
@@ -308,12 +308,12 @@ def find_subjects(engine: Engine | Cache, kind: str, typed: str) -> list[Row]:
                      json_cols, {"t": typed.strip()})
 
 
-def customer_row(engine: Engine | Cache, customer_id: str | None) -> Row | None:
+def customer_row(engine: Engine | Cache, customer_id: str | None) -> RowDict | None:
     found = find_subjects(engine, "customer", customer_id) if customer_id else []
     return found[0] if found else None
 
 
-def log_tail(engine: Engine | Cache, build_id: str | None) -> list[Row]:
+def log_tail(engine: Engine | Cache, build_id: str | None) -> list[RowDict]:
     """The last cached build log lines of a build, oldest first."""
     if not build_id:
         return []

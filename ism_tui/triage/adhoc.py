@@ -13,8 +13,8 @@ from ism_tui.triage.model import Blocker, Evidence
 from ism_tui.triage.playbook import CASES
 from ism_tui.triage.readiness import customer_wide
 from ism_tui.triage.urls import check_launch_url
+from storage.dbapi import RowDict
 
-Row = dict[str, Any]
 KINDS = ("user", "workspace", "customer")
 # the cases an ad-hoc escalation may be made for, per subject kind
 CASES_FOR = {
@@ -28,7 +28,7 @@ CASES_FOR = {
 }
 
 
-def matching_case(kind: str, row: Row, customer: Row | None) -> str:
+def matching_case(kind: str, row: RowDict, customer: RowDict | None) -> str:
     """The playbook case a report about this subject most likely is."""
     if kind == "user":
         if row.get("provisioning_state") == "failed":
@@ -44,13 +44,13 @@ def matching_case(kind: str, row: Row, customer: Row | None) -> str:
     return wide[0].code if wide else "analytics_empty"
 
 
-def _cname(customer: Row | None, fallback: Any) -> str:
+def _cname(customer: RowDict | None, fallback: Any) -> str:
     if customer:
         return f"{one_line(customer.get('name') or '', 120)} ({customer['id']})"
     return str(fallback or "")
 
 
-def _user_fields(row: Row, customer: Row | None) -> Row:
+def _user_fields(row: RowDict, customer: RowDict | None) -> RowDict:
     nav = [one_line(n, 60) for n in row.get("visible_navigation") or []]
     return {"user_email": row.get("email"), "email": row.get("email"),
             "customer": _cname(customer, row.get("customer_id")),
@@ -61,8 +61,8 @@ def _user_fields(row: Row, customer: Row | None) -> Row:
             "since": row.get("provisioning_updated_at")}
 
 
-def _workspace_fields(row: Row, customer: Row | None, case: str,
-                      log_tail: list[str]) -> Row:
+def _workspace_fields(row: RowDict, customer: RowDict | None, case: str,
+                      log_tail: list[str]) -> RowDict:
     apps = row.get("apps") or []
     verdict = check_launch_url(apps[0].get("url")) if apps else None
     reported = {b.get("code"): b for b in row.get("create_blockers") or []}
@@ -79,7 +79,7 @@ def _workspace_fields(row: Row, customer: Row | None, case: str,
             "since": blocker.get("since")}
 
 
-def adhoc_blocker(kind: str, row: Row, customer: Row | None, case: str | None = None, *,
+def adhoc_blocker(kind: str, row: RowDict, customer: RowDict | None, case: str | None = None, *,
                   log_tail: list[str] | None = None, readiness: list[Any] | None = None,
                   reported_by: str = "") -> Blocker:
     """An escalation of ``case`` (default: ``matching_case``) for a user, workspace or customer

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from ism_tui.text import one_line
+from storage.dbapi import RowDict
 
-Row = dict[str, Any]
 CUSTOMER_WIDE = ("billing_approval_missing", "prepaid_balance_missing", "ai_credit_missing",
                  "sso_incomplete")
 SHORT = {"billing_approval_missing": "billing", "prepaid_balance_missing": "prepaid",
@@ -49,7 +48,7 @@ def _day(stamp: str | None) -> str:
     return f" since {stamp[:10]} {stamp[11:16]}Z" if stamp and len(stamp) >= 16 else ""
 
 
-def customer_wide(customer: Row) -> list[NotReady]:
+def customer_wide(customer: RowDict) -> list[NotReady]:
     """What blocks every create of this customer."""
     out = []
     cid, name = customer["id"], one_line(customer.get("name") or customer["id"], 120)
@@ -78,7 +77,7 @@ def customer_wide(customer: Row) -> list[NotReady]:
     return out
 
 
-def target_problem(target: Row | None, target_id: str) -> NotReady | None:
+def target_problem(target: RowDict | None, target_id: str) -> NotReady | None:
     """An unavailable target (one the cache does not hold yet is no evidence either way)."""
     if target is None or target.get("state") != "unavailable":
         return None
@@ -89,7 +88,7 @@ def target_problem(target: Row | None, target_id: str) -> NotReady | None:
                     + (f": {reason}" if reason else ""), since, "target", target_id, label)
 
 
-def alias_problem(alias: Row | None, name: str) -> NotReady | None:
+def alias_problem(alias: RowDict | None, name: str) -> NotReady | None:
     """An unavailable or deprecated alias (an alias the cache does not hold: no evidence)."""
     if alias is None or alias.get("state") == "available":
         return None
@@ -104,7 +103,7 @@ def alias_problem(alias: Row | None, name: str) -> NotReady | None:
                     since, "template", name, label)
 
 
-def user_problem(user: Row | None) -> NotReady | None:
+def user_problem(user: RowDict | None) -> NotReady | None:
     if user is None or user.get("provisioning_state") != "failed":
         return None
     since = user.get("provisioning_updated_at")
@@ -115,9 +114,9 @@ def user_problem(user: Row | None) -> NotReady | None:
                     + (f": {reason}" if reason else ""), since, "user", user["id"], email)
 
 
-def customer_readiness(customer: Row, targets: dict[str, Row], aliases: dict[str, Row],
+def customer_readiness(customer: RowDict, targets: dict[str, RowDict], aliases: dict[str, RowDict],
                        aliases_in_use: Iterable[str] = (),
-                       users: Iterable[Row] = ()) -> list[NotReady]:
+                       users: Iterable[RowDict] = ()) -> list[NotReady]:
     """Every create blocker of a customer: customer-wide ones, then its unavailable allowed
     targets, the unusable template aliases its workspaces use, its users whose provisioning
     failed."""
@@ -134,8 +133,8 @@ def customer_readiness(customer: Row, targets: dict[str, Row], aliases: dict[str
     return out
 
 
-def create_readiness(customer: Row | None, owner: Row | None, alias: Row | None,
-                     alias_name: str, target: Row | None, target_id: str) -> list[NotReady]:
+def create_readiness(customer: RowDict | None, owner: RowDict | None, alias: RowDict | None,
+                     alias_name: str, target: RowDict | None, target_id: str) -> list[NotReady]:
     """What would refuse a create (or its retry) by ``owner`` from ``alias`` on ``target``."""
     out = customer_wide(customer) if customer else []
     for found in (target_problem(target, target_id), alias_problem(alias, alias_name),

@@ -16,9 +16,9 @@ from ism_tui.triage.model import Blocker, Evidence
 from ism_tui.triage.playbook import CASES, CREATE_BLOCKER_CASES, HIGH
 from ism_tui.triage.readiness import NotReady, customer_readiness, user_problem
 from ism_tui.triage.urls import check_launch_url
+from storage.dbapi import RowDict
 from storage.triage_io import Snapshot
 
-Row = dict[str, Any]
 # (customer_id, from, to) -> (reason, evidence lines, escalation fields) or None if not empty
 Diagnose = Callable[[str, str, str], tuple[str, list[str], dict[str, Any]] | None]
 ADMIN_ONLY_NAV = ("Account setup", "Analytics")
@@ -39,7 +39,7 @@ def lacking_admin_items(navigation: list[str]) -> list[str]:
     return [n for n in ADMIN_ONLY_NAV if n.casefold() not in shown]
 
 
-def _blocker(case: str, subject_type: str, subject: Row, customer: Row | None, summary: str,
+def _blocker(case: str, subject_type: str, subject: RowDict, customer: RowDict | None, summary: str,
              *, name: str, since: str | None, evidence: list[Evidence],
              escalation: dict[str, Any], suffix: str = "", reason: str | None = None) -> Blocker:
     info = CASES[case]
@@ -94,7 +94,7 @@ def user_rules(snap: Snapshot) -> list[Blocker]:
     return out
 
 
-def _sign_in_check(u: Row, customer: Row | None, nav: list[str]) -> Blocker | None:
+def _sign_in_check(u: RowDict, customer: RowDict | None, nav: list[str]) -> Blocker | None:
     """"Sign out and sign in again after role changes": a role that changed after the last
     sign-in, or a customer admin whose navigation lacks the admin items."""
     changed, signed_in = u["role_updated_at"], u["last_sign_in_at"]
@@ -147,7 +147,7 @@ def workspace_rules(snap: Snapshot) -> list[Blocker]:
     return out
 
 
-def _create_blockers(ws: Row, customer: Row | None) -> list[Blocker]:
+def _create_blockers(ws: RowDict, customer: RowDict | None) -> list[Blocker]:
     out = []
     for item in ws["create_blockers"]:
         code = item.get("code")
@@ -187,7 +187,8 @@ def readiness_rules(snap: Snapshot) -> list[Blocker]:
     return out
 
 
-def _not_ready(item: NotReady, subject_type: str, subject: Row, customer: Row | None) -> Blocker:
+def _not_ready(item: NotReady, subject_type: str, subject: RowDict,
+               customer: RowDict | None) -> Blocker:
     name = _cname(customer, subject)
     wide = item.customer_wide
     label = one_line((customer or {}).get("name") or name, 120)
@@ -217,7 +218,7 @@ def _shown(value: Any) -> str:
     return ", ".join(value) if isinstance(value, list) else str(value)
 
 
-def _launch_urls(ws: Row, customer: Row | None) -> list[Blocker]:
+def _launch_urls(ws: RowDict, customer: RowDict | None) -> list[Blocker]:
     out = []
     for app in ws["apps"]:
         verdict = check_launch_url(app.get("url"))
@@ -236,8 +237,8 @@ def _launch_urls(ws: Row, customer: Row | None) -> list[Blocker]:
     return out
 
 
-def _provisioning_failed(ws: Row, customer: Row | None,
-                         tail: list[Row] | None) -> Blocker | None:
+def _provisioning_failed(ws: RowDict, customer: RowDict | None,
+                         tail: list[RowDict] | None) -> Blocker | None:
     if ws["build_job_status"] != "failed" or ws["build_transition"] != "start":
         return None
     if not ws["build_started_at"]:  # failed before provisioning started: a create blocker
@@ -264,7 +265,7 @@ def analytics_rules(snap: Snapshot, diagnose: Diagnose | None) -> list[Blocker]:
     """Latest "analytics looked empty" view per customer, diagnosed against the cache."""
     if diagnose is None:
         return []
-    latest: dict[str, Row] = {}
+    latest: dict[str, RowDict] = {}
     for event in snap.analytics_views:
         try:
             detail = json.loads(event["detail"] or "{}")
@@ -297,7 +298,7 @@ def analytics_rules(snap: Snapshot, diagnose: Diagnose | None) -> list[Blocker]:
     return out
 
 
-def _cname(customer: Row | None, subject: Row) -> str:
+def _cname(customer: RowDict | None, subject: RowDict) -> str:
     if customer:
         return f"{one_line(customer['name'], 120)} ({customer['id']})"
     return str(subject.get("customer_id") or "")
