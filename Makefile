@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 ## Byte-compile the project: an editable install is not compiled by pip, and where
-## PYTHONDONTWRITEBYTECODE is set every start recompiled it (~0.3 s of each console start).
+## PYTHONDONTWRITEBYTECODE is set every start recompiled it (a noticeable part of the start).
 ## Only changed files are recompiled.
 bytecode: $(STAMP)
 	@$(BIN)/python -m compileall -q -j 0 ism_tui screens storage bench >/dev/null

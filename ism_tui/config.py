@@ -47,7 +47,7 @@ class ProfileSettings(BaseModel):
     """Seconds to wait for a response."""
     page_size: int = Field(5000, ge=1, le=5000)
     """Objects per page when syncing (the contract allows 1..5000). Fewer, larger pages cost
-    less per object: the 100k full sync ~14% faster than with 1000, at the same peak memory."""
+    less per object, at the same peak memory."""
     concurrency: int = Field(4, ge=1, le=16)
     """Resources fetched at the same time during a sync."""
     listing_process: bool = True

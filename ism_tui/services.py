@@ -102,7 +102,7 @@ class Services:
 
     def who(self) -> Viewer | None:
         """Who the token is, for the header (None before the first sync): read without the
-        wire models, which start-up need not import (~20 ms) before the first paint."""
+        wire models, which start-up need not import before the first paint."""
         from ism_tui.viewer import Viewer
 
         raw = get_meta(self.cache, "me")

@@ -11,8 +11,7 @@ from textual.widget import Widget
 class LazyPane(Widget):
     """Stands in for a hidden tab's content until the first refresh, then mounts
     ``make()`` in its place. Unlike Textual's ``Lazy`` (which takes a built widget), the widget
-    is made, and its module imported, only then: the Analytics tab's import alone is ~25 ms of
-    start-up."""
+    is made, and its module imported, only then, not before the first paint."""
 
     DEFAULT_CSS = "LazyPane { display: none; }"
 

@@ -57,7 +57,7 @@ class ListPane(Vertical):
 
     def compose(self) -> ComposeResult:
         # the filter box is mounted when first used (``filter_box``): hidden until then, an
-        # Input cost ~25 ms of the console's first paint
+        # Input would still be built before the console's first paint
         with Horizontal():
             yield WindowTable(self.source, self.columns, count_cap=COUNT_CAP)
             with VerticalScroll(classes="list-detail"):

@@ -30,7 +30,7 @@ class ListingSource:
         self._descending = False
         self._prefetch: tuple[Key, Future[list[RowDict]]] | None = None
         # where a filtered count splits (a big table only): found on the pool after the first
-        # count, so the first paint does not wait for it (~45 ms at 1M rows)
+        # count, so the first paint does not wait for it
         self._pivot: Future[str | None] | None = None
 
     def count(self, filter_text: str, at_most: int | None = None) -> int:

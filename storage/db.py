@@ -37,8 +37,8 @@ def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
 
 def _on_checkin(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     """A pooled connection keeps no page cache while idle: up to 32 MB each otherwise, and a
-    sync or blocker recompute fills several (peak RSS of the 100k sync: 295 MB, 253 MB with
-    this, 251 MB unpooled). Pages come back from the OS's file cache when next needed."""
+    sync or blocker recompute fills several, which held the sync's peak memory up. Pages come
+    back from the OS's file cache when next needed."""
     if dbapi_conn is not None:
         dbapi_conn.execute("PRAGMA shrink_memory")
 
@@ -47,8 +47,8 @@ def make_engine(path: Path | str) -> Engine:
     """An engine for the cache at ``path`` (created if missing), schema ensured.
 
     A connection is checked out by one user at a time (thread workers never share one) and
-    readers keep reading (WAL) while a sync writes. Connections are pooled: opening one with
-    its PRAGMAs cost ~0.5 ms, and a blocker recompute or a screen refresh opens dozens.
+    readers keep reading (WAL) while a sync writes. Connections are pooled: opening one runs
+    its PRAGMAs, and a blocker recompute or a screen refresh opens dozens.
     Overflow is unbounded so no caller ever waits for a connection.
     """
     from sqlalchemy import create_engine, event

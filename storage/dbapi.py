@@ -77,8 +77,8 @@ def dict_rows(cursor: sqlite3.Cursor) -> list[RowDict]:
 @contextmanager
 def scanning(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """``db`` with a 2 MB page cache meanwhile, for reads that visit each page once (a table
-    scan): the connection's usual 32 MB would fill with pages read once, ~30 MB of RSS that
-    stays (the blocker snapshot of the 100k scale cache: +32 MB instead of +62, same time)."""
+    scan): the connection's usual 32 MB would fill with pages read once, memory that stays
+    (and costs no time to skip)."""
     db.execute("PRAGMA cache_size=-2000")
     try:
         yield db

@@ -104,7 +104,7 @@ class Listing:
                sparse: bool = False) -> list[RowDict]:
         """Rows ``offset``..``offset+limit-1``. ``sparse`` (the filter matches under ~5% of
         the rows) picks the plan: few matches are found faster by one scan and a sort than by
-        walking the sort index past most rows (72 ms -> 33 ms at 100k rows, 2k matches)."""
+        walking the sort index past most rows."""
         where, params = self._where(filter_text)
         select = self.select
         if where and sparse and self.count_from:

@@ -2,9 +2,9 @@
 
 Row makers read attributes, so they take the fast decoder's structs (``api.bulk``, whose
 timestamps are the server's RFC 3339 text, already checked) as well as pydantic models
-(datetime objects). Working from text rather than ``datetime`` objects matters: formatting a
-million datetimes took ~1 s of the 100k sync. One function per resource, kept trivially fast:
-it runs once per synced object.
+(datetime objects). Working from text rather than ``datetime`` objects matters: formatting
+them back to text was a large part of a full sync. One function per resource, kept trivially
+fast: it runs once per synced object.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def _json(value: Any) -> str:
 
 # Each maker returns a tuple in its resource's ``COLUMNS`` order (the table's columns but
 # ``sync_gen``): the upsert binds it as is. Tuples rather than dicts save building a dict per
-# object and mapping it back to columns (~0.3 s of the 100k sync's GIL time).
+# object and mapping it back to columns, GIL time the sync's other threads wait for.
 CUSTOMER = ("id", "name", "domain", "created_at", "updated_at", "billing_approval",
             "billing_approval_updated_at", "prepaid_seconds_left", "prepaid_updated_at",
             "ai_credit_left", "ai_credit_updated_at", "sso_state", "sso_missing_steps",

@@ -131,13 +131,13 @@ class WorkspaceRow(SQLModel, table=True):
         Index("ix_workspaces_customer_status", "customer_id", "status"),
         Index("ix_workspaces_updated", "updated_at"),
         # Sorted by name AND covering every filtered column: a filter keystroke scans this
-        # index only, and the first window in name order needs no table scan (100k: 38 ms).
+        # index only, and the first window in name order needs no table scan.
         Index("ix_workspaces_name_search", "name", "owner_email", "status", "customer_id", "id"),
     )
     id: str = Field(primary_key=True)
     name: str = ""
-    # No query looks workspaces up by owner id or target: no index (each cost ~0.08 s of a
-    # 100k first sync's index rebuild, and upkeep on every write)
+    # No query looks workspaces up by owner id or target: no index (each would cost time in a
+    # first sync's index rebuild, and upkeep on every write)
     owner_user_id: str = ""
     owner_email: str = Field(default="", index=True)
     customer_id: str = ""
@@ -176,8 +176,8 @@ class UsageRowTable(SQLModel, table=True):
     __tablename__ = "usage"
     __table_args__ = (
         # the only reads of usage are the roll-ups', a day at a time (storage.usage_rollups);
-        # a day's rows come in customer order, so its totals need no sort (the 100k scale
-        # cache's totals: 0.07-0.09 s instead of 0.11-0.14 s; the index builds 0.01 s slower)
+        # a day's rows come in customer order, so its totals need no sort (every refresh is
+        # faster; a first sync builds the index in a little more time)
         Index("ix_usage_day", "day", "customer_id"),
     )
     id: str = Field(primary_key=True)
@@ -209,9 +209,10 @@ class UsagePeriodRow(SQLModel, table=True):
 
 
 # Usage roll-ups: derived from ``usage`` by ``storage.usage_rollups.refresh_usage_daily`` so
-# analytics over 1M usage rows stays well under 0.3 s. Triggers on ``usage`` (created by that
-# module) record which days changed in ``usage_dirty_days``; a refresh recomputes only those,
-# the totals (``usage_daily``) apart from the ranking roll-ups (``usage_pair_*``).
+# analytics over 1M usage rows stays within its target (bench/README.md). Triggers on
+# ``usage`` (created by that module) record which days changed in ``usage_dirty_days``; a
+# refresh recomputes only those, the totals (``usage_daily``) apart from the ranking roll-ups
+# (``usage_pair_*``).
 
 
 class UsageDailyRow(SQLModel, table=True):

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
 
 # The mirrored resources in display order (the API's ``LIST_RESOURCES``; a test keeps them
-# equal): readers of freshness need not import the pydantic wire models (~50 ms).
+# equal): readers of freshness need not import the pydantic wire models.
 RESOURCES = ("customers", "users", "invites", "targets", "templates", "workspaces", "usage",
              "usage_periods", "audit")
 _COLUMNS = ("resource", "last_success_at", "last_attempt_at", "cursor", "resume_after_id",

@@ -87,7 +87,7 @@ class Scope:
 def _rows(db: sqlite3.Connection, sql: str, json_cols: Iterable[str] = (),
           params: dict[str, Any] | None = None) -> list[RowDict]:
     """Rows as dicts, JSON columns decoded. Straight from the DBAPI in one ``fetchall``:
-    SQLAlchemy's row-by-row fetch was ~0.2 s of a 100k-workspace recompute."""
+    SQLAlchemy's row-by-row fetch was a large part of a big recompute."""
     out = dict_rows(db.execute(sql, params or {}))
     for col in json_cols:
         for row in out:

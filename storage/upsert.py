@@ -1,4 +1,4 @@
-"""Bulk upserts through the DBAPI (the ORM's ``add_all`` measured ~30x slower).
+"""Bulk upserts through the DBAPI (the ORM's ``add_all`` is an order of magnitude slower).
 
 ``upsert_rows`` writes one page of rows (``storage.rows`` tuples, or dicts) in the caller's
 transaction: live rows are inserted or updated, tombstones delete. Full syncs stamp rows with
@@ -133,8 +133,8 @@ def _upsert_staged(raw: sqlite3.Connection, resource: str, fill: Callable[[str],
     incremental page (a full sync's re-listing reports none).
 
     An ``ON CONFLICT DO UPDATE`` that sets every column rewrites every index entry of the row,
-    changed or not: 1,000 re-synced workspaces dirtied ~5,400 pages (22 MB of WAL) and took
-    ~0.25 s with the commit. Here rows go to a staging table first; those whose indexed columns
+    changed or not: a re-synced row dirties a page of every index, and the WAL grows with
+    them. Here rows go to a staging table first; those whose indexed columns
     are unchanged (the usual edit: a status message, a build's progress; nearly every row of a
     full re-sync) are updated without touching those indexes, and only the rest (new rows,
     moved rows) take the full upsert.
@@ -222,8 +222,8 @@ def upsert_rows(
 
     Rows go in as multi-row ``INSERT ... VALUES (...), (...)`` statements, not ``executemany``:
     ``executemany`` re-takes the GIL for every row, and while the event loop thread parses
-    the next page each re-take waits up to the 5 ms switch interval (100k rows measured 74 s
-    beside a busy thread, against 2 s this way). Here SQLite runs a whole chunk GIL-free.
+    the next page each re-take waits up to the 5 ms switch interval: a busy thread beside it
+    made a full load many times slower. Here SQLite runs a whole chunk GIL-free.
     """
     name, cols, _ = _columns(resource)
     raw = conn.connection.driver_connection

@@ -9,8 +9,8 @@ Triggers on ``usage`` record the days whose rows changed in ``usage_dirty_days``
 row that did not change marks nothing). The roll-ups come up to date at two levels:
 
 - **totals** (``usage_daily``): what the blocker diagnoses and an analytics view without
-  rankings read. A sync refreshes only these (~0.1 s after a 100k sync);
-- **rankings** (the pair tables): ~0.6 s more at 100k, built by the first reader that ranks
+  rankings read. A sync refreshes only these (the cheap part);
+- **rankings** (the pair tables): several times the cost, built by the first reader that ranks
   (the console warms its rankings after each sync, in a worker), not on the sync's clock.
 
 A refresh recomputes only the dirty days (a day's ``daily_current`` says its totals are done),
@@ -66,8 +66,8 @@ _PAIRS_INSERT = (
     "ON CONFLICT DO NOTHING"
 )
 # One day at a time: a day's rows come off ``ix_usage_day`` and land in a part of the table
-# that stays in cache (~1.7x faster at 1M rows than one statement over all days), summed by
-# upsert rather than GROUP BY (no sort: the pairs of a 133k-row sync 0.36 -> 0.14 s).
+# that stays in cache (faster than one statement over all days), summed by upsert rather than
+# GROUP BY (no sort).
 _PAIR_DAY_STATEMENTS = (
     "DELETE FROM usage_pair_days WHERE day = ?1",
     f"INSERT INTO usage_pair_days (day, customer_id, pair, {_SUMS}) "
@@ -80,8 +80,8 @@ _PAIR_DAY_STATEMENTS = (
     "cost_usd = cost_usd + excluded.cost_usd, rows = rows + 1",
 )
 # A day's totals straight from its ``usage`` rows (whether one day is refreshed or all are
-# rebuilt: one summing order, so the floats agree), a day at a time as above: all 1M rows of
-# the analytics bench's cache in 1.2-1.6 s this way, 2.5-2.8 s in one statement.
+# rebuilt: one summing order, so the floats agree), a day at a time as above, for the same
+# reason.
 _DAY_TOTALS = (
     "DELETE FROM usage_daily WHERE day = ?1",
     f"INSERT INTO usage_daily (customer_id, day, {_SUMS}) SELECT customer_id, day, "
@@ -217,7 +217,7 @@ def _refresh_totals(db: sqlite3.Connection) -> int:
 def _rebuild_pairs(db: sqlite3.Connection, *, totals: bool) -> RefreshResult:
     """Every ranking roll-up from scratch; ``totals``: every day's totals too, each summed
     just after its day's pairs, while that day's ``usage`` rows are in cache (a second pass
-    over all 1M rows of the analytics bench made its build 9.4-10.2 s instead of 6.4 s)."""
+    over every row reads them all from disk again)."""
     emptied = ("usage_pair_weeks", "usage_pair_days", "usage_pairs", "usage_dirty_days")
     for table in emptied + (("usage_daily",) if totals else ()):
         db.execute(f"DELETE FROM {table}")

@@ -120,7 +120,7 @@ class AnalyticsService:
                  snapshot: bool = False) -> None:
         """``snapshot``: the cache will not change while this service is used (a blocker
         recompute diagnosing many customers), so who is viewing and the customer list are read
-        once, not per view (~70 ms of an incremental sync's 25 diagnoses)."""
+        once, not per view."""
         self.engine = engine
         self.clock = clock
         self.top_n = top_n

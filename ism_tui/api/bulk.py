@@ -4,8 +4,8 @@ The pydantic models in ``models.py`` stay the single source of the contract (and
 OpenAPI schemas). For list pages, the hot path of every sync, this module derives an equivalent
 ``msgspec.Struct`` per model (same fields, types, defaults and enums; unknown fields ignored;
 lax number/string coercion like pydantic's default mode) and decodes page bytes straight into
-them: on the 100k scale scenario's 70 MB of workspace pages that is 0.35 s instead of 2.25 s
-for ``orjson.loads`` + pydantic. The objects answer the same attribute names as the models.
+them, several times faster than ``orjson.loads`` + pydantic. The objects answer the same
+attribute names as the models.
 
 Their timestamps and dates stay the RFC 3339 text the server sent, validated for the whole page
 in one ``msgspec.convert`` call: the row makers read attributes and write that text, where

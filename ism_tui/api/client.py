@@ -51,10 +51,10 @@ RESOURCE_PATHS["usage_periods"] = "/usage/periods"
 SINGLE_PATHS = {"customers", "users", "invites", "workspaces"}
 USER_AGENT = "ism-tui/0.1"
 _SPENT = httpx.ByteStream(b"")  # what a read response's stream becomes (``_once``)
-# httpcore reads a body 64 KiB at a time, each read a trip through anyio and the event loop; a
-# list page runs to ~3.5 MB. Reads of up to 1 MiB (asyncio hands over at most 256 KiB at once)
-# took the listing of the 100k workspaces from ~0.25 to ~0.17 s of CPU. A class attribute of
-# httpcore's public HTTP/1.1 connection: a release without it just reads as before.
+# httpcore reads a body 64 KiB at a time, each read a trip through anyio and the event loop,
+# and a list page runs to megabytes: reads of up to 1 MiB (asyncio hands over at most 256 KiB
+# at once) take a fraction of the trips. A class attribute of httpcore's public HTTP/1.1
+# connection: a release without it just reads as before.
 httpcore.AsyncHTTP11Connection.READ_NUM_BYTES = 1 << 20
 
 
@@ -147,8 +147,8 @@ stamina.instrumentation.set_on_retry_hooks([_on_retry])
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
     """httpx's default verifying TLS context (certifi, or SSL_CERT_FILE/SSL_CERT_DIR), built
-    once per process: loading the CA store took ~40 ms, paid by every client (each sync, each
-    action) when httpx built its own."""
+    once per process: loading the CA store is slow, and every client (each sync, each action)
+    paid it when httpx built its own."""
     return httpx.create_ssl_context()
 
 
@@ -323,7 +323,7 @@ class ConsoleClient:
                                                 headers=headers)
             content = await response.aread()
             # A read response and its stream refer to each other (httpx's BoundAsyncStream):
-            # that cycle kept the body (~3.5 MB a list page) until a full collection. The
+            # that cycle kept the body (megabytes, a list page) until a full collection. The
             # stream is spent; without it the response goes as soon as it is dropped.
             response.stream = _SPENT
         except httpx.TimeoutException as exc:

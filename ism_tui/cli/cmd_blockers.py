@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         services.close()
     if args.json:
-        # orjson writes the dataclasses as they are (``dataclasses.asdict`` + ``json.dumps``
-        # took ~0.5 s of a 2,439-blocker listing)
+        # orjson writes the dataclasses as they are, without ``dataclasses.asdict`` copying
+        # every blocker first (``json.dumps`` of those copies was most of the command's time)
         sys.stdout.flush()
         sys.stdout.buffer.write(orjson.dumps(
             {"cache": fresh, "count": len(blockers), "blockers": blockers},

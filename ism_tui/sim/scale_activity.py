@@ -28,7 +28,7 @@ CUSTOMER_BLOCKERS = (
 
 
 class Clock:
-    """Wire timestamps from epoch seconds by table lookup (~10x faster than ``strftime``)."""
+    """Wire timestamps from epoch seconds by table lookup (``strftime`` per object is slow)."""
 
     def __init__(self, now: datetime, days_back: int, days_ahead: int = 10) -> None:
         self.now = int(now.timestamp())
