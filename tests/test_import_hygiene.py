@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import pkgutil
-import subprocess
-import sys
+
+from fresh_python import python_ok
 
 import ism_tui
 import storage
@@ -29,12 +29,6 @@ def _exists(name: str) -> bool:
     return any(i.name == leaf for i in pkgutil.iter_modules(ism_tui.__path__)) if parent else False
 
 
-def _python_ok(code: str) -> None:
-    """``code`` runs (its asserts hold) in a fresh interpreter."""
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-
-
 def test_core_modules_do_not_import_textual() -> None:
     modules = core_modules()
     assert len(modules) > 15
@@ -45,7 +39,7 @@ def test_core_modules_do_not_import_textual() -> None:
         "    bad = [k for k in sys.modules if k == 'textual' or k.startswith('textual.')]\n"
         "    assert not bad, f'{m} pulled in textual'\n"
     )
-    _python_ok(code)
+    python_ok(code)
 
 
 def test_cli_help_does_not_import_heavy_layers() -> None:
@@ -56,7 +50,7 @@ def test_cli_help_does_not_import_heavy_layers() -> None:
         "heavy = [k for k in ('textual', 'sqlmodel', 'httpx') if k in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
-    _python_ok(code)
+    python_ok(code)
 
 
 def test_the_listing_process_imports_no_command_line_libraries() -> None:
@@ -70,7 +64,7 @@ def test_the_listing_process_imports_no_command_line_libraries() -> None:
         "loaded = [k for k in ('click', 'pygments') if k in sys.modules]\n"
         "assert not loaded, loaded\n"
     )
-    _python_ok(code)
+    python_ok(code)
 
 
 def test_the_cache_lists_the_same_resources_as_the_api() -> None:
@@ -112,12 +106,10 @@ def test_the_console_paints_before_importing_sqlalchemy_or_pydantic(
             "        print(table.total, bool(text.strip()), heavy)\n"
             "asyncio.run(run())\n"
         )
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              env={**os.environ, "ISM_TUI_TOKEN": ""})
-        assert done.returncode == 0, done.stderr[-2000:]
-        total, painted, heavy = done.stdout.split(" ", 2)
-        assert int(total) > 0 and painted == "True", (tab, done.stdout)
+        out = python_ok(code, env={**os.environ, "ISM_TUI_TOKEN": ""})
+        total, painted, heavy = out.split(" ", 2)
+        assert int(total) > 0 and painted == "True", (tab, out)
         if start == "first":  # no stamp in the cache yet: the config was validated first
-            assert heavy.strip() == "['pydantic', 'pydantic_settings']", done.stdout
+            assert heavy.strip() == "['pydantic', 'pydantic_settings']", out
         else:
-            assert heavy.strip() == "[]", (tab, done.stdout)
+            assert heavy.strip() == "[]", (tab, out)

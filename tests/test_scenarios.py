@@ -492,10 +492,7 @@ def test_scale_rejects_a_size_too_small_to_hold_every_case() -> None:
 
 
 def test_scenarios_are_pure_data_builders_without_pydantic_or_textual() -> None:
-    import subprocess
-    import sys
+    from fresh_python import imports_none_of
 
-    code = ("import sys, ism_tui.sim.scenario_demo, ism_tui.sim.scenario_scale\n"
-            "bad = [m for m in ('textual', 'pydantic', 'httpx') if m in sys.modules]\n"
-            "assert not bad, bad")
-    subprocess.run([sys.executable, "-c", code], check=True)
+    imports_none_of(["ism_tui.sim.scenario_demo", "ism_tui.sim.scenario_scale"],
+                    ("textual", "pydantic", "httpx"))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 from conftest import FROZEN_NOW
+from fresh_python import imports_none_of
 
 from ism_tui.triage.export import to_json, to_markdown
 from ism_tui.triage.playbook import CASES, CREATE_BLOCKER_CASES
@@ -130,11 +129,8 @@ def test_exports_hold_fields_freshness_and_time(triaged) -> None:
 
 
 def test_rules_import_neither_textual_nor_httpx() -> None:
-    code = ("import sys, ism_tui.triage.rules, ism_tui.triage.store, ism_tui.triage.export\n"
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'httpx')]\n"
-            "assert not bad, bad")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    imports_none_of(["ism_tui.triage.rules", "ism_tui.triage.store", "ism_tui.triage.export"],
+                    ("textual", "httpx"))
 
 
 def test_recompute_waits_for_the_rollups_before_analytics_and_writing(

@@ -5,12 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fresh_python import imports_none_of, python_ok, run
 
 from ism_tui.analytics import periods
 from ism_tui.cli import cmd_usage, main
@@ -113,15 +112,13 @@ def test_help_starts_without_heavy_imports() -> None:
         "heavy = [m for m in ('sqlalchemy', 'sqlmodel', 'textual', 'httpx') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
-    out = subprocess.run([sys.executable, "-m", "ism_tui", "usage", "--help"], check=True,
-                         capture_output=True, text=True, cwd=Path(__file__).parents[1]).stdout
-    assert "--customer ID|NAME" in out and "--from YYYY-MM-DD" in out
+    python_ok(code)
+    done = run(["-m", "ism_tui", "usage", "--help"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "--customer ID|NAME" in done.stdout and "--from YYYY-MM-DD" in done.stdout
 
 
-@pytest.mark.parametrize("module", ["ism_tui.analytics.periods", "ism_tui.analytics.service",
-                                    "ism_tui.analytics.export", "ism_tui.analytics.diagnosis",
-                                    "storage.usage_queries", "storage.usage_rollups"])
-def test_analytics_core_never_imports_textual(module: str) -> None:
-    code = f"import sys, {module}\nassert 'textual' not in sys.modules\n"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+def test_analytics_core_never_imports_textual() -> None:
+    imports_none_of(["ism_tui.analytics.periods", "ism_tui.analytics.service",
+                     "ism_tui.analytics.export", "ism_tui.analytics.diagnosis",
+                     "storage.usage_queries", "storage.usage_rollups"], ("textual",))
