@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import FROZEN_NOW
 from textual.widgets import OptionList
-from tui_support import make_app, make_services, screen
+from tui_support import make_app, make_services, screen, until, until_shown
 
 from ism_tui.sim.testing import running_simulator
 from screens.actions import ActionMenu, ConfirmAction
@@ -26,9 +26,9 @@ def _find(world, resource, **match):
 
 async def _open_menu(pilot, app, tab: str, filter_text: str) -> ActionMenu:
     await pilot.press(tab, "slash", *filter_text, "enter")
-    await pilot.pause(0.2)
+    await until_shown(pilot, app, f"matching '{filter_text}'")
     await pilot.press("a")
-    await pilot.pause()
+    await until(pilot, lambda: isinstance(app.screen, ActionMenu), "the action menu")
     assert isinstance(app.screen, ActionMenu)
     return app.screen
 
@@ -131,10 +131,7 @@ async def test_sync_on_start_fills_an_empty_cache_and_stays_on_triage(tmp_path, 
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await app.workers.wait_for_complete()
-        await pilot.pause(0.2)
-        text = screen(app)
-        assert "synced just now" in text
-        assert "33 blockers" in text
+        await until_shown(pilot, app, "synced just now", "33 blockers")
         assert app.query_one("#tabs").active == "tab-triage"
 
 
@@ -157,11 +154,8 @@ async def test_stop_updates_the_table_and_the_audit_view(tmp_path, sim):
         assert row["id"] == ws["id"] and row["status"] == "stopping"
         assert "stop pending" in screen(app) or "stop running" in screen(app)
         await pilot.press("A")
-        await pilot.pause()
-        assert isinstance(app.screen, AuditScreen)
-        await pilot.pause(0.2)
-        text = screen(app)
-        assert "succeeded" in text and "confirmed" in text and ws["name"][:10] in text
+        await until(pilot, lambda: isinstance(app.screen, AuditScreen), "the audit trail")
+        await until_shown(pilot, app, "succeeded", "confirmed", ws["name"][:10])
 
 
 async def test_followed_build_log_stops_following_when_the_build_ends(tmp_path, sim):
@@ -183,16 +177,12 @@ async def test_followed_build_log_stops_following_when_the_build_ends(tmp_path, 
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         app.open_build_logs(ws["id"])
-        await pilot.pause(0.3)
+        await until(pilot, lambda: isinstance(app.screen, BuildLogScreen), "the log viewer")
         assert isinstance(app.screen, BuildLogScreen) and app.screen.follow
-        assert "follow ON" in screen(app)
+        await until_shown(pilot, app, "follow ON")
         sim.advance(BUILD_SECONDS * 3)  # the build finishes on the Console
-        for _ in range(50):  # the screen polls every 1.5 s while following
-            await pilot.pause(0.1)
-            if "follow off" in screen(app):
-                break
-        text = screen(app)
-        assert "follow off · the build ended: succeeded" in text
+        # the screen polls every 1.5 s while following
+        await until_shown(pilot, app, "follow off · the build ended: succeeded")
         assert not app.screen.follow
     row = workspace_detail(services.engine, ws["id"])
     assert row["build_job_status"] == "succeeded" and row["status"] == "running"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui_support import make_app, make_services, screen
+from tui_support import make_app, make_services, screen, until, until_shown
 
 from screens.list_pane import ListPane
 
@@ -24,14 +24,12 @@ async def test_triage_detail_and_export(tmp_path, demo_world_session):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.press("slash", *"provisioning_failed", "enter")
-        await pilot.pause(0.2)
+        await until_shown(pilot, app, "matching 'provisioning_failed'")
         await pilot.press("enter")  # narrow: the detail opens full screen
-        await pilot.pause()
-        text = screen(app)
-        assert "Who acts next" in text and "Evidence" in text
+        await until_shown(pilot, app, "Who acts next", "Evidence")
         await pilot.press("escape")
         await pilot.press("e")
-        await pilot.pause()
+        await until(pilot, lambda: app.clipboard, "the escalation's copy")
     files = list((tmp_path / "exports").glob("escalation-*.md"))
     assert len(files) == 1
     body = files[0].read_text()
@@ -58,8 +56,7 @@ async def test_accounts_filter_user_shows_role_mapping(tmp_path, demo_world_sess
         await pilot.pause()
         assert "13 customers" in screen(app)
         await pilot.press("u", "slash", *"priya", "enter")
-        await pilot.pause(0.2)
-        assert "1 users matching 'priya'" in screen(app)
+        await until_shown(pilot, app, "1 users matching 'priya'")
         await pilot.press("enter")
         await pilot.pause()
         text = screen(app)
@@ -72,9 +69,7 @@ async def test_blocked_only_filter_on_invites(tmp_path, demo_world_session):
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         await pilot.press("3", "b")
-        await pilot.pause(0.2)
-        text = screen(app)
-        assert "invites matching 'is:blocked'" in text
+        text = await until_shown(pilot, app, "invites matching 'is:blocked'")
         assert "✖ EXPIRED" in text and "✖ CONSUMED" in text
         pane = app.query_one("#invites", ListPane)
         rows = [pane.table.row_at(i) for i in range(pane.table.total)]
@@ -86,10 +81,9 @@ async def test_workspace_detail_flags_internal_launch_url(tmp_path, demo_world_s
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.press("4", "slash", *"claims-api-dev", "enter")
-        await pilot.pause(0.2)
+        await until_shown(pilot, app, "matching 'claims-api-dev'")
         await pilot.press("enter")
-        await pilot.pause()
-        text = screen(app)
+        text = await until_shown(pilot, app, "Apps:")
         assert "⚠ URL" in text
         assert "?" not in text.split("Apps:")[1].split("\n")[1]  # host only, never the query
 
@@ -180,15 +174,11 @@ async def test_palette_go_to_opens_the_user(tmp_path, demo_world_session):
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"priya")
-        await pilot.pause(0.5)
-        assert "user: priya.raman" in screen(app)
+        await until_shown(pilot, app, "user: priya.raman")
         await app.go_to("user", priya["id"])
-        for _ in range(50):  # the tab counts once laid out, then the screen paints;
-            await pilot.pause(0.1)  # allow a loaded CI machine
-            if isinstance(app.screen, DetailScreen) and "priya.raman" in screen(app):
-                break
-        assert isinstance(app.screen, DetailScreen)
-        assert "priya.raman" in screen(app)
+        # the tab counts once laid out, then the detail screen opens and paints
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen), "the user's detail")
+        await until_shown(pilot, app, "priya.raman")
 
 
 async def test_analytics_empty_selection_is_diagnosed_and_exported(tmp_path, demo_world_session):
@@ -209,7 +199,8 @@ async def test_analytics_empty_selection_is_diagnosed_and_exported(tmp_path, dem
         # nothing ran: a fix-it-yourself reason, so there is nothing to send support
         assert "Nothing to escalate: Nothing to fix" in text and pane.view.escalation is None
         await pilot.press("e", "x")
-        await pilot.pause()
+        exports = tmp_path / "exports"
+        await until(pilot, lambda: len(list(exports.glob("usage-*"))) == 2, "the CSV and JSON")
         # a period where usage is still missing (reconciliation failed) is escalated
         await pilot.press("c", *"Pinecrest", "enter")
         await pilot.pause()
@@ -217,8 +208,8 @@ async def test_analytics_empty_selection_is_diagnosed_and_exported(tmp_path, dem
         await pilot.pause()
         assert pane.view.escalation is not None, screen(app)
         await pilot.press("e")
-        await pilot.pause()
-    exports = tmp_path / "exports"
+        await until(pilot, lambda: list(exports.glob("analytics-escalation-*.md")),
+                    "the escalation file")
     [escalation] = [p.read_text() for p in exports.glob("analytics-escalation-*.md")]
     assert "Pinecrest" in escalation and "selected_period" in escalation
     assert "reconciliation_status" in escalation
@@ -277,8 +268,7 @@ async def test_a_filter_counts_up_to_a_cap_and_all_of_it_near_the_end(
         exact = pane.table.source.count("a")
         assert exact > 20
         await pilot.press("slash", "a", "enter")
-        await pilot.pause(0.3)
-        assert "5+ workspaces matching 'a'" in screen(app)
+        await until_shown(pilot, app, "5+ workspaces matching 'a'")
         assert pane.table.total == 5 and not pane.table.exact
         await pilot.press("end")
         await pilot.pause()
@@ -286,8 +276,7 @@ async def test_a_filter_counts_up_to_a_cap_and_all_of_it_near_the_end(
         assert f"{exact} workspaces matching 'a'" in screen(app)
         assert f"row {exact}" in screen(app)
         await pilot.press("escape", "slash", "i", "enter")  # a new filter: capped again
-        await pilot.pause(0.3)
-        assert "5+ workspaces matching 'i'" in screen(app)
+        await until_shown(pilot, app, "5+ workspaces matching 'i'")
         await pilot.press("pagedown")
         await pilot.pause()
         assert pane.table.exact and "+ workspaces" not in screen(app)

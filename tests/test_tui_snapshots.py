@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tui_support import make_app, make_services, normalise_svg, screen, steady_cursors
+from tui_support import make_app, make_services, normalise_svg, screen, settled, steady_cursors
 
 SIZES = [(80, 24), (160, 48)]
 FIND = ("slash",)
@@ -49,10 +49,9 @@ async def test_screen_snapshot(name, size, tmp_path, demo_world_session, snapsho
         await pilot.pause()
         for key in keys:
             await pilot.press(key)
-        await app.workers.wait_for_complete()
-        await pilot.pause(0.3)
+        await settled(pilot, app)
         steady_cursors(app)
-        await pilot.pause()
+        await settled(pilot, app)
         svg = app.export_screenshot(title=f"ism-tui {name}")
     snapshot.snapshot_dir = Path(__file__).parent / "snapshots"
     snapshot.assert_match(normalise_svg(svg), f"{name}-{size[0]}x{size[1]}.svg")
@@ -70,7 +69,7 @@ async def test_hostile_strings_snapshot(size, tmp_path, demo_world, snapshot):
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         await pilot.press("2")
-        await pilot.pause(0.3)
+        await settled(pilot, app)
         text = screen(app)
         svg = app.export_screenshot(title="ism-tui hostile strings")
     assert "[bold red]x[/]" in text

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import html
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from conftest import FROZEN_NOW, load_world_into_cache
 
 CELL = 12.2  # width of one cell in Rich's SVG export
+WAIT = 10.0  # seconds a Pilot test waits for the console to get somewhere (a loaded machine)
 DOWN_URL = "http://127.0.0.1:9/api/v2"  # nothing listens there: the console works offline
 
 
@@ -79,3 +82,46 @@ def screen(app: Any) -> str:
 def normalise_svg(svg: str) -> str:
     """Stable snapshots: Rich names its CSS classes after a content hash."""
     return re.sub(r"terminal-\d+", "terminal", svg)
+
+
+async def until(pilot: Any, condition: Callable[[], bool], what: str,
+                timeout: float = WAIT) -> None:
+    """Let the app run until ``condition()`` holds; fail naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await pilot.pause(0.02)
+
+
+async def until_shown(pilot: Any, app: Any, *texts: str, timeout: float = WAIT) -> str:
+    """Let the app run until every one of ``texts`` is on screen; returns the screen's text.
+    On a timeout the failure shows the screen as it was."""
+    shown = ""
+
+    def there() -> bool:
+        nonlocal shown
+        shown = screen(app)
+        return all(t in shown for t in texts)
+
+    try:
+        await until(pilot, there, " and ".join(map(repr, texts)), timeout)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the screen:\n{shown}") from None
+    return shown
+
+
+async def settled(pilot: Any, app: Any, timeout: float = WAIT) -> str:
+    """Let the app run until its workers are done and two frames in a row are alike (a
+    debounced refresh or a message still queued changes the next one); returns the SVG."""
+    last = ""
+    deadline = time.monotonic() + timeout
+    while True:
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+        svg = str(app.export_screenshot())
+        if svg == last:
+            return svg
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the screen still changed after {timeout} s")
+        last = svg
