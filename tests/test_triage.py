@@ -133,29 +133,27 @@ def test_rules_import_neither_textual_nor_httpx() -> None:
                     ("textual", "httpx"))
 
 
-def test_recompute_waits_for_the_rollups_before_analytics_and_writing(
-        demo_engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """The sync builds the usage roll-ups in a thread while the rules run: the recompute must
-    call ``wait`` before its first analytics read and before it writes, and its result must
-    equal a recompute without one."""
+def test_blockers_computed_while_usage_lands_see_that_usage(demo_engine) -> None:
+    """A sync lets the rules run while its usage is still being written; ``wait`` is the
+    moment that usage has landed. The blockers come out as on a cache whose usage was there
+    from the start: no analytics diagnosis reads the cache before the wait."""
     from sqlalchemy import text
 
-    import ism_tui.analytics.service as service
+    def blockers() -> dict[str, str]:
+        with demo_engine.connect() as conn:
+            return dict(conn.execute(text("SELECT id, payload FROM blockers")).all())
 
-    events: list[str] = []
-    real = service.read_usage
-
-    def watched(*args, **kwargs):  # type: ignore[no-untyped-def]
-        events.append("read_usage")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(service, "read_usage", watched)
-    recompute_blockers(demo_engine, clock=lambda: FROZEN_NOW, wait=lambda: events.append("wait"))
-    assert "read_usage" in events
-    assert events[0] == "wait"  # before the first analytics read
-    assert events[-1] == "wait"  # and once more before writing
-    with demo_engine.connect() as conn:
-        waited = dict(conn.execute(text("SELECT id, payload FROM blockers")).all())
     recompute_blockers(demo_engine, clock=lambda: FROZEN_NOW)
-    with demo_engine.connect() as conn:
-        assert dict(conn.execute(text("SELECT id, payload FROM blockers")).all()) == waited
+    expected = blockers()
+    with demo_engine.begin() as conn:
+        conn.execute(text("CREATE TABLE usage_landing AS SELECT * FROM usage"))
+        conn.execute(text("DELETE FROM usage"))
+    recompute_blockers(demo_engine, clock=lambda: FROZEN_NOW)
+    assert blockers() != expected  # without its usage the cache diagnoses otherwise
+
+    def usage_lands() -> None:
+        with demo_engine.begin() as conn:
+            conn.execute(text("INSERT OR IGNORE INTO usage SELECT * FROM usage_landing"))
+
+    recompute_blockers(demo_engine, clock=lambda: FROZEN_NOW, wait=usage_lands)
+    assert blockers() == expected
