@@ -15,7 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ism_tui.redact import scrub
 from storage.db import Cache, get_meta, set_meta
+from storage.stamps import parse_iso
+from storage.sync_state import RESOURCES, all_states
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -190,10 +193,6 @@ def humanize_age(seconds: float) -> str:
 
 def freshness(engine: Engine | Cache, now: datetime | None = None) -> list[ResourceFreshness]:
     """Freshness of every mirrored resource, in a stable order."""
-    from ism_tui.redact import scrub
-    from storage.stamps import parse_iso
-    from storage.sync_state import RESOURCES, all_states
-
     now = now or datetime.now(UTC)
     states = all_states(engine)
     out = []

@@ -36,6 +36,8 @@ from ism_tui.actions.policy import (
 )
 from ism_tui.actions.targets import Subject, TargetError, load_subject, resolve
 from ism_tui.api import models as m
+from ism_tui.triage.store import blockers_for, recompute_blockers, retry_blockers
+from storage.audit import AuditEntry, record
 from storage.db import get_meta
 
 log = logging.getLogger("ism_tui.actions")
@@ -149,19 +151,9 @@ class ActionService:
         return m.Me.model_validate_json(raw)
 
     def blockers(self, subject: Subject) -> list[Any]:
-        """The subject's triage blockers; the Console's create blockers if triage is absent."""
-        try:
-            from ism_tui.triage.store import blockers_for
-        except ModuleNotFoundError as exc:
-            if not (exc.name or "").startswith("ism_tui.triage"):
-                raise
-            from ism_tui.actions.policy import _create_blockers_of
-
-            return _create_blockers_of(subject.row)
+        """The subject's triage blockers (from the cache)."""
         found = list(blockers_for(self.engine, subject.kind, subject.id))
         if subject.kind == "workspace":  # retry only once the cached readiness is clear
-            from ism_tui.triage.store import retry_blockers
-
             return retry_blockers(self.engine, subject.row, found)
         return found
 
@@ -213,8 +205,6 @@ class ActionService:
 
     def _audit(self, plan: ActionPlan, result: str, reason: str,
                request_id: str | None = None, key: bool = True) -> None:
-        from storage.audit import AuditEntry, record
-
         record(self.engine, AuditEntry(
             action=plan.action, result=result,  # type: ignore[arg-type]
             actor=plan.actor.email, actor_role=plan.actor.role, target_type=plan.subject.kind,
@@ -337,12 +327,8 @@ class ActionService:
 
             for resource, object_id in touched:
                 await sync_object(self.services, resource, object_id)
-        except Exception:  # offline, not found (a deleted workspace), sync module absent
+        except Exception:  # offline, or not found (a deleted workspace)
             ok = False
-        try:
-            from ism_tui.triage.store import recompute_blockers
-        except ModuleNotFoundError:
-            return ok
         try:
             await asyncio.to_thread(recompute_blockers, self.engine)
         except Exception:

@@ -52,13 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module_name, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         _common(p, suppress=True)
-        try:
-            module = importlib.import_module(f"ism_tui.cli.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"ism_tui.cli.{module_name}":
-                raise
-            p.set_defaults(_missing=name)
-            continue
+        module = importlib.import_module(f"ism_tui.cli.{module_name}")
         module.add_arguments(p)
         p.set_defaults(_module=module)
     return parser
@@ -69,8 +63,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "tui"])
-    if getattr(args, "_missing", None):
-        parser.error(f"command {args._missing!r} is not available in this build")
     try:
         return int(args._module.run(args) or 0)
     except KeyboardInterrupt:

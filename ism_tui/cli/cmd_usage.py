@@ -103,13 +103,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _open_cache(args: argparse.Namespace) -> Any:
-    try:
-        from ism_tui.services import build_services
-    except ModuleNotFoundError as exc:
-        if exc.name != "ism_tui.services":
-            raise
-        raise RuntimeError("this build cannot locate the cache (ism_tui.services is missing)") \
-            from None
+    from ism_tui.services import build_services
 
     services = build_services(getattr(args, "profile", None), getattr(args, "config", None),
                               read_only=True)

@@ -83,10 +83,7 @@ def recompute_blockers(engine: Engine, clock: Clock | None = None,
     snap = prepared.snap if prepared is not None else triage_io.read_snapshot(engine, scope)
     diagnose: Diagnose | None = None
     if scope is None or scope.analytics:
-        try:
-            diagnose = analytics_diagnoser(engine, clock)
-        except ImportError:
-            diagnose = None
+        diagnose = analytics_diagnoser(engine, clock)
     if diagnose is not None and wait is not None:
         diagnose = _after(wait, diagnose)
     blockers = evaluate(snap, diagnose, prepared.subjects if prepared is not None else None)
