@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
+import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import orjson
 from conftest import FROZEN_NOW, load_world_into_cache
 
 CELL = 12.2  # width of one cell in Rich's SVG export
@@ -23,23 +27,48 @@ def frozen() -> Any:
 def make_services(tmp_path: Path, world: Any, *, token: str = "demo-operator",
                   url: str = DOWN_URL, read_only: bool = False, load: bool = True) -> Any:
     """Services on a fresh cache holding ``world`` as ``token`` sees it, blockers computed."""
+    from ism_tui.api.client import RetryPolicy
+    from ism_tui.config_light import cache_file
     from ism_tui.services import build_services
-    from ism_tui.triage.store import recompute_blockers
-    from storage.usage_rollups import refresh_usage_daily
 
     config = tmp_path / "config.toml"
     config.write_text(f'[profiles.t]\nurl = "{url}"\nexport_dir = "{tmp_path / "exports"}"\n'
                       f"stale_after = 999999999\n", encoding="utf-8")
+    if load:
+        target = cache_file(tmp_path / "cache", "t")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(_loaded_cache(tmp_path, world, token))) as src, \
+                closing(sqlite3.connect(target)) as dst:
+            src.backup(dst)
     services = build_services("t", config, token=token, cache_dir=tmp_path / "cache",
                               read_only=read_only)
-    if load:
+    services.retry = RetryPolicy(attempts=1)
+    return services
+
+
+# Loaded caches by (world content, token), made once in this test process and copied for each
+# test: loading the demo world and computing its blockers is most of a Pilot test's set-up.
+_LOADED: dict[tuple[bytes, str], Path] = {}
+
+
+def _loaded_cache(tmp_path: Path, world: Any, token: str) -> Path:
+    from ism_tui.services import build_services
+    from ism_tui.triage.store import recompute_blockers
+    from storage.usage_rollups import refresh_usage_daily
+
+    key = (hashlib.blake2b(orjson.dumps(world), digest_size=16).digest(), token)
+    if key not in _LOADED or not _LOADED[key].exists():
+        where = tmp_path.parent / "loaded-caches" / f"{key[0].hex()}-{token}"
+        where.mkdir(parents=True, exist_ok=True)
+        config = where / "config.toml"
+        config.write_text(f'[profiles.t]\nurl = "{DOWN_URL}"\n', encoding="utf-8")
+        services = build_services("t", config, token=token, cache_dir=where)
         load_world_into_cache(services.engine, world, token)
         recompute_blockers(services.engine, clock=frozen)
         refresh_usage_daily(services.engine)
-    from ism_tui.api.client import RetryPolicy
-
-    services.retry = RetryPolicy(attempts=1)
-    return services
+        _LOADED[key] = services.cache.path
+        services.close()
+    return _LOADED[key]
 
 
 def steady_cursors(app: Any) -> None:
