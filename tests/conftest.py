@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,12 +57,27 @@ def load_world_into_cache(engine, world, token: str = "demo-operator") -> None:
     set_me(engine, me)
 
 
-@pytest.fixture
-def demo_engine(tmp_path: Path, demo_world_session):
-    """A cache file holding the whole demo scenario as the operator sees it."""
+@pytest.fixture(scope="session")
+def demo_cache_file(tmp_path_factory: pytest.TempPathFactory, demo_world_session) -> Path:
+    """The demo scenario loaded into a cache file once per test process (to copy, not to
+    change)."""
     from storage.db import make_engine
 
-    engine = make_engine(tmp_path / "cache.sqlite")
+    path = tmp_path_factory.mktemp("demo-cache") / "cache.sqlite"
+    engine = make_engine(path)
     load_world_into_cache(engine, demo_world_session)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def demo_engine(tmp_path: Path, demo_cache_file: Path):
+    """A cache file of its own holding the whole demo scenario as the operator sees it."""
+    from storage.db import make_engine
+
+    path = tmp_path / "cache.sqlite"
+    with closing(sqlite3.connect(demo_cache_file)) as src, closing(sqlite3.connect(path)) as dst:
+        src.backup(dst)
+    engine = make_engine(path)
     yield engine
     engine.dispose()
