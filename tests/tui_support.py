@@ -17,6 +17,7 @@ from conftest import FROZEN_NOW, load_world_into_cache
 
 CELL = 12.2  # width of one cell in Rich's SVG export
 WAIT = 10.0  # seconds a Pilot test waits for the console to get somewhere (a loaded machine)
+SETTLE = 0.1  # seconds between frames compared by ``settled``: the filter box's debounce
 DOWN_URL = "http://127.0.0.1:9/api/v2"  # nothing listens there: the console works offline
 
 
@@ -141,13 +142,14 @@ async def until_shown(pilot: Any, app: Any, *texts: str, timeout: float = WAIT) 
 
 
 async def settled(pilot: Any, app: Any, timeout: float = WAIT) -> str:
-    """Let the app run until its workers are done and two frames in a row are alike (a
-    debounced refresh or a message still queued changes the next one); returns the SVG."""
+    """Let the app run until its workers are done and two frames in a row, ``SETTLE`` apart,
+    are alike (a debounced refresh or a message still queued changes the next one); returns
+    the SVG."""
     last = ""
     deadline = time.monotonic() + timeout
     while True:
         await app.workers.wait_for_complete()
-        await pilot.pause(0.05)
+        await pilot.pause(SETTLE)
         svg = str(app.export_screenshot())
         if svg == last:
             return svg
