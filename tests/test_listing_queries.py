@@ -7,7 +7,7 @@ import pytest
 
 import screens.sources as sources
 from screens.sources import ListingSource
-from storage.dbapi import Cache
+from storage.db import Cache
 from storage.queries import BLOCKED_WORD, WORKSPACES
 
 FILTERS = ["", "a", "api", "ws-0001", BLOCKED_WORD, "northwind", "zzz-nothing", "%", "_"]
