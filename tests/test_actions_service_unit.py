@@ -42,7 +42,7 @@ class RecordingClient:
     calls: list[tuple[str, str, str]] = field(default_factory=list)
     fail_first: list[BaseException] = field(default_factory=list)
     results: dict[str, m.ActionResult] = field(default_factory=dict)
-    delay: float = 0.0
+    gate: asyncio.Event | None = None  # when set, each answer waits for it to open
 
     async def __aenter__(self) -> RecordingClient:
         return self
@@ -53,8 +53,8 @@ class RecordingClient:
     async def _answer(self, method: str, object_id: str, key: str,
                       make: Any) -> m.ActionResult:
         self.calls.append((method, object_id, key))
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        if self.gate is not None:
+            await self.gate.wait()
         if self.fail_first:
             raise self.fail_first.pop(0)
         if key not in self.results:  # replayed key -> first result, as the contract says
@@ -130,12 +130,17 @@ def test_stop_sends_once_audits_and_updates_the_cache(service, client, demo_engi
 
 
 def test_double_press_and_re_execute_act_once(service, client) -> None:
-    client.delay = 0.05
     plan = service.plan("start", STOPPED_WS)
 
     async def twice() -> list[Any]:
-        return list(await asyncio.gather(service.execute(plan, "modal"),
-                                         service.execute(plan, "modal")))
+        client.gate = asyncio.Event()
+        pressed = asyncio.create_task(service.execute(plan, "modal"))
+        while not client.calls:  # the first press reached the Console and waits for it
+            await asyncio.sleep(0)
+        again = asyncio.create_task(service.execute(plan, "modal"))
+        await asyncio.sleep(0)
+        client.gate.set()
+        return list(await asyncio.gather(pressed, again))
 
     first, second = asyncio.run(twice())
     assert first is second and first.ok
