@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ism_tui.config_light import STAMP_KEY, ConfigError, quick_start
 from ism_tui.redact import scrub
+from ism_tui.viewer import Viewer
 from storage.db import Cache, get_meta, set_meta
 from storage.stamps import parse_iso
 from storage.sync_state import RESOURCES, all_states
@@ -26,7 +28,6 @@ if TYPE_CHECKING:
     from ism_tui.api.client import ClientOptions, ConsoleClient
     from ism_tui.api.models import Me
     from ism_tui.config import Settings
-    from ism_tui.viewer import Viewer
 
 
 class Services:
@@ -64,8 +65,6 @@ class Services:
                 read_only = self._read_only_argument or settings.settings.read_only
                 if (settings.profile, settings.cache_path, read_only) != (
                         self.profile, self.cache.path, self.read_only):
-                    from ism_tui.config_light import ConfigError
-
                     raise ConfigError("the configuration changed while ism-tui was starting; "
                                       "start it again")
                 self._settings = settings
@@ -106,8 +105,6 @@ class Services:
     def who(self) -> Viewer | None:
         """Who the token is, for the header (None before the first sync): read without the
         wire models, which start-up need not import before the first paint."""
-        from ism_tui.viewer import Viewer
-
         raw = get_meta(self.cache, "me")
         return Viewer.from_meta(raw) if raw else None
 
@@ -138,8 +135,6 @@ def open_services(profile: str | None = None, config_path: Path | str | None = N
     ``config_light`` reads without pydantic, and ``settings`` is validated on first use (the
     console does it after its first paint). Otherwise the config is validated first and, if
     ``config_light`` reads it alike, its stamp recorded for the next start."""
-    from ism_tui.config_light import STAMP_KEY, quick_start
-
     quick = quick_start(config_path, profile=profile, url=url, cache_dir=cache_dir,
                         read_only=read_only)
     if quick is not None and quick.cache_path.exists():
