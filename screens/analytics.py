@@ -18,6 +18,7 @@ from textual.widgets import Input, OptionList, Sparkline, Static
 from textual.widgets.option_list import Option
 
 from ism_tui.analytics import periods
+from ism_tui.analytics.export import export
 from ism_tui.analytics.service import AnalyticsError, AnalyticsService, AnalyticsView, Selection
 from ism_tui.private_files import export_path, write_private
 from ism_tui.redact import scrub_values
@@ -261,8 +262,6 @@ class AnalyticsPane(VerticalScroll, can_focus=True):
         self.app.push_screen(PickScreen("Customer scope", choices), chosen)
 
     def action_export(self) -> None:
-        from ism_tui.analytics.export import export
-
         if self.view is None or self.view.status == "denied":
             toast(self.app, "Nothing to export for this role.", severity="warning")
             return

@@ -14,7 +14,7 @@ from ism_tui.known_values import marked
 from ism_tui.triage.model import Blocker
 from ism_tui.triage.playbook import CREATE_BLOCKER_CASES
 from ism_tui.triage.readiness import CUSTOMER_WIDE
-from ism_tui.triage.store import blockers_for, routed
+from ism_tui.triage.store import blockers_for, list_blockers, routed
 from ism_tui.triage.urls import check_launch_url
 from screens.flags import SEVERITY_STYLE, STATUS_STYLE
 from screens.literal import plain
@@ -121,8 +121,6 @@ def _readiness(out: Text, blockers: list[Blocker]) -> None:
 
 
 def _by_customer(engine: Engine, customer_id: str) -> list[Blocker]:
-    from ism_tui.triage.store import list_blockers
-
     return list_blockers(engine, customer_id=customer_id)
 
 

@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Input, Static
 
+from screens.detail_screen import DetailScreen
 from screens.window_table import Column, Source, WindowTable
 from storage.dbapi import RowDict
 from storage.queries import BLOCKED_WORD
@@ -147,6 +148,4 @@ class ListPane(Vertical):
         if event.row is None:
             return
         if not self.has_class("wide"):
-            from screens.detail_screen import DetailScreen
-
             self.app.push_screen(DetailScreen(self.describe(event.row), self.noun))
