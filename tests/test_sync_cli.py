@@ -98,6 +98,7 @@ def test_kill_9_mid_sync_leaves_a_readable_cache_and_the_next_sync_resumes(
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait(timeout=10)
     db = next(cache.glob("*.sqlite3"))
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
