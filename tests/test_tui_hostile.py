@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from tui_support import make_app, make_services, screen
+from tui_support import make_app, make_services, screen, settled, until_shown
 
 CLICK = "[@click=app.quit]"
 ESCAPES = "\x1b]0;owned\x07\x1b[2J\x1b]52;c;aGFjaw==\x07\x07\x9b31m"
@@ -80,35 +80,30 @@ def shows(app: Any, *literals: str) -> str:
     return text
 
 
-async def settle(app: Any, pilot: Any) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause(0.2)
-
-
 async def test_every_tab_and_detail_shows_hostile_text_literally(tmp_path, hostile_world):
     app = make_app(make_services(tmp_path, hostile_world))
     async with app.run_test(size=(200, 50)) as pilot:  # wide: the detail sits beside
-        await settle(app, pilot)
+        await settled(pilot, app)
         shows(app, "sam[@click=app.quit][/]@ism")  # header: who the token is
         await pilot.press("slash", *"img", "enter", "down", "up")  # Triage
-        await settle(app, pilot)
+        await settled(pilot, app)
         shows(app, "img[/]pipe", "[@click=app.quit]Q[/]", "[b]B[/b]", "North[/]wind",
               "[@click=app.quit]error", "[@click=app.quit]here")
         await pilot.press("2", "slash", *"North", "enter", "down", "up")
-        await settle(app, pilot)
+        await settled(pilot, app)
         shows(app, "North[/]wind [b]x[/b] [red]Health", "工作区🚀👩\u200d💻")
         await pilot.press("u", "slash", *"yara", "enter", "down", "up")
-        await settle(app, pilot)
+        await settled(pilot, app)
         shows(app, "[@click=app.quit]Yara[/] 名名", "[/]yara.ahmed@")
         await pilot.press("3", "slash", *"nina", "enter", "down", "up")
-        await settle(app, pilot)
+        await settled(pilot, app)
         shows(app, "[@click=app.quit]nina[/]@northwindhealth")
         await pilot.press("4", "slash", *"img", "enter", "down", "up")
-        await settle(app, pilot)
+        await settled(pilot, app)
         shows(app, "img[/]pipe", "[@click=app.quit]Q[/]", "[b]B[/b]", "ws-000088[/]",
               "[@click=app.quit]error")
         await pilot.press("5", "c", *"North", "enter")
-        await settle(app, pilot)
+        await settled(pilot, app)
         shows(app, "scope: North[/]wind [b]x[/b]")
 
 
@@ -118,13 +113,13 @@ async def test_narrow_detail_screen_and_help(tmp_path, hostile_world):
 
     app = make_app(make_services(tmp_path, hostile_world))
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settled(pilot, app)
         await pilot.press("4", "slash", *"img", "enter", "enter")
-        await settle(app, pilot)
+        await settled(pilot, app)
         assert isinstance(app.screen, DetailScreen)
         shows(app, "img[/]pipe [@click=app.quit]Q[/]")
         await pilot.press("escape", "question_mark")
-        await settle(app, pilot)
+        await settled(pilot, app)
         assert isinstance(app.screen, HelpScreen)
         shows(app, "ctrl+p")
 
@@ -132,14 +127,14 @@ async def test_narrow_detail_screen_and_help(tmp_path, hostile_world):
 async def test_palette_hits_for_hostile_names(tmp_path, hostile_world):
     app = make_app(make_services(tmp_path, hostile_world))
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(app, pilot)
+        await settled(pilot, app)
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"img")
-        await pilot.pause(0.5)
+        await until_shown(pilot, app, "workspace: img[/]pipe [@click=app.quit]Q[/]")
         shows(app, "workspace: img[/]pipe [@click=app.quit]Q[/]", "ws-000088[/] [/]yara")
         await pilot.press("backspace", "backspace", "backspace", *"yara")
-        await pilot.pause(0.5)
+        await until_shown(pilot, app, "user: [/]yara.ahmed@")
         shows(app, "user: [/]yara.ahmed@", "[@click=app.quit]Yara[/]")
 
 
@@ -149,22 +144,22 @@ async def test_actions_menu_confirm_toast_and_audit(tmp_path, hostile_world):
 
     app = make_app(make_services(tmp_path, hostile_world))
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await settle(app, pilot)
+        await settled(pilot, app)
         await pilot.press("4", "slash", *"img", "enter", "a")
-        await settle(app, pilot)
+        await settled(pilot, app)
         assert isinstance(app.screen, ActionMenu)
         shows(app, "Actions on workspace ws-000088[/]")
         await pilot.press("end", "enter")  # delete: confirm by typing the name
-        await settle(app, pilot)
+        await settled(pilot, app)
         assert isinstance(app.screen, ConfirmAction)
         shows(app, "img[/]pipe [@click=app.quit]Q[/]", "North[/]wind [b]x[/b]")
         await pilot.press(*"wrong", "enter")  # a toast repeats the name to type
-        await settle(app, pilot)
+        await settled(pilot, app)
         shows(app, "Type the workspace name exactly: img[/]pipe")
         await pilot.press("escape")  # cancelled: the audit trail records it, by name
-        await settle(app, pilot)
+        await settled(pilot, app)
         await pilot.press("A")
-        await settle(app, pilot)
+        await settled(pilot, app)
         assert isinstance(app.screen, AuditScreen)
         shows(app, "sam[@click=app.quit]", "workspace img[/]pipe [@click")
 
@@ -176,16 +171,16 @@ async def test_build_log_viewer_title_lines_and_search(tmp_path, hostile_world):
 
     app = make_app(make_services(tmp_path, hostile_world))
     async with app.run_test(size=(160, 48)) as pilot:
-        await settle(app, pilot)
+        await settled(pilot, app)
         await pilot.press("4", "slash", *"img", "enter", "l")
-        await settle(app, pilot)
+        await settled(pilot, app)
         assert isinstance(app.screen, BuildLogScreen)
         await pilot.press("end")
         await pilot.pause()
         shows(app, "Build logs: img[/]pipe [@click=app.quit]Q[/]",
               "[/] boom [@click=app.quit]here [red]", "curl -H 'Authorization:")
         app.screen.query_one("#log-search", Input).value = "[/]"
-        await settle(app, pilot)
+        await settled(pilot, app)
         text = shows(app, "[/] boom [@click=app.quit]here")
         assert "matching" not in text or "'[/]'" in text
 
@@ -222,6 +217,6 @@ async def test_sync_failure_toast_carries_the_server_message_literally(
     app = make_app(make_services(tmp_path, hostile_world, url=hostile_console))
     async with app.run_test(size=(160, 48), notifications=True) as pilot:
         await pilot.press("r")
-        await settle(app, pilot)
+        await settled(pilot, app)
         assert any("Sync failed" in str(n.message) for n in app._notifications)
         shows(app, "[/] denied [@click=app.quit]Q[/] [b]x")
