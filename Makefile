@@ -29,8 +29,9 @@ demo: bytecode
 sim: bytecode
 	$(BIN)/ism-tui sim --port 8765
 
-## The whole suite, on every core (TEST_WORKERS=0 runs it in one process, e.g. to debug).
-TEST_WORKERS ?= auto
+## The whole suite, a worker per logical CPU: a VM's vCPUs may be threads of one core, which
+## "auto" (physical cores) would count once. TEST_WORKERS=0 runs it in one process, to debug.
+TEST_WORKERS ?= logical
 test: bytecode
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
