@@ -127,7 +127,7 @@ def test_plain_output_prints_hostile_text_without_control_characters(
         capsys: pytest.CaptureFixture[str]) -> None:
     """A Console whose ``/me`` display name and object names carry ESC, BEL and OSC sequences:
     ``sync``, ``status``, ``blockers`` and ``audit`` print the text, never the sequences."""
-    from ism_tui.sim.world import build_world
+    from ism_tui.sim.scenarios import build_world
 
     world = build_world("demo", now=FROZEN_NOW, seed=7)
     world.tokens["demo-operator"]["name"] = "Sam\x1b]0;pwned\x07 Rivera\x07\x1b[2J\x9b31m"
