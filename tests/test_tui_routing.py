@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui_support import make_app, make_services, screen
+from tui_support import make_app, make_services, until, until_shown
 
 
 async def test_the_admin_reissues_from_the_triage_queue(tmp_path, demo_world_session):
@@ -10,10 +10,9 @@ async def test_the_admin_reissues_from_the_triage_queue(tmp_path, demo_world_ses
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.press("slash", *"nina", "enter")
-        await pilot.pause(0.2)
+        await until_shown(pilot, app, "matching 'nina'")
         await pilot.press("a")  # what the route says: "you can do this now: `a` reissue"
-        await pilot.pause()
-        text = screen(app)
+        text = await until_shown(pilot, app, "Actions on invite")
         assert "▶ Reissue invite" in text and "Actions on invite inv-000092" in text
 
 
@@ -23,9 +22,11 @@ async def test_escalate_a_workspace_that_has_no_blocker(tmp_path,
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.press("4", "slash", *"ad-server-exp", "enter")
-        await pilot.pause(0.2)
+        await until_shown(pilot, app, "matching 'ad-server-exp'")
         await pilot.press("e")
-        await pilot.pause()
+        exports = tmp_path / "exports"
+        await until(pilot, lambda: list(exports.glob("escalation-workspace-*.md")),
+                    "the escalation file")
     [written] = list((tmp_path / "exports").glob("escalation-workspace-*.md"))
     text = written.read_text()
     assert "ad-hoc escalation by sam.rivera@ism.example.com" in text

@@ -42,6 +42,10 @@ class SimHandle:
     _server: Any = field(repr=False)
     _thread: threading.Thread = field(repr=False)
 
+    @property
+    def root_url(self) -> str:
+        return self.base_url.removesuffix("/api/v2")
+
     def set_faults(self, spec: FaultSpec | str | None) -> None:
         """Switch fault injection (a SPEC string, a FaultSpec, or None for off)."""
         self.faults.set(spec)
