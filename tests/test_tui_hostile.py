@@ -82,7 +82,7 @@ def shows(app: Any, *literals: str) -> str:
 
 async def test_every_tab_and_detail_shows_hostile_text_literally(tmp_path, hostile_world):
     app = make_app(make_services(tmp_path, hostile_world))
-    async with app.run_test(size=(200, 50)) as pilot:  # wide: the detail sits beside
+    async with app.run_test(size=(200, 80)) as pilot:  # wide and tall: the whole detail beside
         await settled(pilot, app)
         shows(app, "sam[@click=app.quit][/]@ism")  # header: who the token is
         await pilot.press("slash", *"img", "enter", "down", "up")  # Triage
