@@ -35,6 +35,7 @@ from screens.triage import TriagePane
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
+    from ism_tui.triage.trail import Changes
     from screens.analytics import AnalyticsPane
 
 Clock = Callable[[], datetime]
@@ -43,6 +44,16 @@ TABS = ("triage", "accounts", "invites", "workspaces", "analytics")
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _queue_news(changes: Changes | None) -> str:
+    """``; blockers: 2 new, 1 resolved`` (empty when the queue did not change)."""
+    if changes is None or changes.empty or changes.baseline:
+        return ""
+    parts = [f"{len(rows)} {word}" for rows, word in (
+        (changes.appeared, "new"), (changes.reopened, "reopened"), (changes.worse, "worse"),
+        (changes.resolved, "resolved")) if rows]
+    return "; blockers: " + ", ".join(parts)
 
 
 class GoToProvider(Provider):
@@ -93,6 +104,9 @@ class ISMApp(App[None]):
         self.syncing = False
         self.last_sync_error: str | None = None
         self._actions: Any = None
+        self.trail = services.trail(self.clock)
+        # when the lead's previous session ended ("since my last session"), set on mount
+        self.session_boundary: str | None = None
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
@@ -122,7 +136,7 @@ class ISMApp(App[None]):
     def compose(self) -> ComposeResult:
         engine = self.services.cache  # the tables read without SQLAlchemy
         panes: dict[str, tuple[str, Callable[[], Widget]]] = {
-            "triage": ("1 Triage", lambda: TriagePane(engine)),
+            "triage": ("1 Triage", lambda: TriagePane(engine, self.trail)),
             "accounts": ("2 Accounts", lambda: AccountsPane(engine)),
             "invites": ("3 Invites", lambda: InvitesPane(engine)),
             "workspaces": ("4 Workspaces", lambda: WorkspacesPane(engine)),
@@ -142,6 +156,7 @@ class ISMApp(App[None]):
             from ism_tui.hangup import watch_terminal
 
             watch_terminal()  # leave, rather than spin, when the SSH link or tmux goes away
+        self.session_boundary = self.trail.start_session()
         self.refresh_header()
         self.set_interval(30, self.refresh_header)
         self.call_after_refresh(self._focus_active)
@@ -162,6 +177,15 @@ class ISMApp(App[None]):
             self.set_interval(profile.sync_interval, self.action_sync)
         if self.sync_on_start and self._stale():
             self.action_sync()
+        elif oldest_success(self.services.cache) is not None:
+            self.catch_up_trail()
+
+    @work(thread=True, group="trail", exit_on_error=False)
+    def catch_up_trail(self) -> None:
+        """The trail learns what a sync it did not see (another process's) changed."""
+        changes = self._record_sync()
+        if changes is not None and not changes.empty:
+            self.call_from_thread(self._reload_triage)
 
     def _stale(self) -> bool:
         when = oldest_success(self.services.cache)
@@ -291,23 +315,73 @@ class ISMApp(App[None]):
             self.syncing = False
         errors = report.errors
         self.last_sync_error = errors[0] if errors else None
+        # a failed sync may have left the blockers half recomputed: compared next time
+        changes = await asyncio.to_thread(self._record_sync) if report.ok else None
         self.reload_all()
         if errors:
             more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
             toast(self, f"Sync failed: {plain(errors[0], 300)}{more}. The screens show the cache.",
                   severity="error", timeout=10)
         else:
-            changed = sum(r.rows + r.deleted if r.changed is None else len(r.changed)
-                          for r in report.resources)
-            toast(self, f"Synced in {report.seconds:.1f} s: {changed:,} rows changed.", timeout=3)
+            rows = sum(r.rows + r.deleted if r.changed is None else len(r.changed)
+                       for r in report.resources)
+            toast(self, f"Synced in {report.seconds:.1f} s: {rows:,} rows changed"
+                        f"{_queue_news(changes)}.", timeout=3)
             left_out = [problem for r in report.resources for problem in r.rejected]
             if left_out:
                 more = f" (+{len(left_out) - 1} more)" if len(left_out) > 1 else ""
                 toast(self, f"Left out of the cache: {left_out[0]}{more}", severity="warning",
                       timeout=10)
+            if changes is not None:
+                self._alert(changes)
         if any(r.resource in ("usage", "usage_periods") and (r.changed is None or r.changed)
                for r in report.resources):
             await asyncio.to_thread(self._warm_analytics)
+
+    def _record_sync(self) -> Changes | None:
+        """What the sync changed in the queue, recorded in the lead's trail (in a thread;
+        None when the trail cannot be written now: the next sync compares again)."""
+        import sqlite3
+
+        try:
+            return self.trail.record_cache(self.services.cache)
+        except sqlite3.Error as exc:
+            self.call_from_thread(toast, self, f"The triage trail was not updated: {exc}",
+                                  severity="warning")
+            return None
+
+    def _alert(self, changes: Changes) -> None:
+        """A toast (and the bell, if configured) for new critical blockers; focus stays."""
+        critical = changes.critical
+        if not critical:
+            return
+        first = plain(critical[0]["summary"] or critical[0]["blocker_id"], 120)
+        more = f" (+{len(critical) - 1} more)" if len(critical) > 1 else ""
+        toast(self, f"New critical blocker: {first}{more}", title="Triage", severity="error",
+              timeout=15)
+        if self.services.settings.settings.bell_on_critical:
+            self.bell()
+
+    def _reload_triage(self) -> None:
+        for pane in self.query(TriagePane):
+            pane.reload()
+
+    def write_handover(self) -> None:
+        """The session's handover (Markdown and JSON, 0600) in the export directory."""
+        from ism_tui.triage.handover import build_report, save
+        from storage.triage_io import blocker_heads
+
+        last = self.trail.store.last_session()
+        since = None if last is None else str(last["started_at"])
+        report = build_report(self.trail, blocker_heads(self.services.cache), since,
+                              freshness_summary(self.services.cache, now=self.clock()))
+        stem = f"handover-{self.clock().strftime('%Y%m%dT%H%M%SZ')}.md"
+        try:
+            markdown, data = save(report, self.services.settings.export_dir / stem)
+        except OSError as exc:
+            toast(self, f"Cannot write the handover: {exc}", severity="error")
+            return
+        toast(self, f"Handover written to {markdown} and {data.name}.", timeout=6)
 
     def _warm_analytics(self) -> None:
         """Rank the preset periods now so the Analytics tab's first view costs milliseconds."""
@@ -466,6 +540,11 @@ class ISMApp(App[None]):
                             self.action_sync)
         yield SystemCommand("Export escalation", "Triage: export the selected blocker (key e)",
                             lambda: self.query_one(TriagePane).action_export())
+        yield SystemCommand("What changed", "Triage: since your last session, and what the "
+                            "Console resolved (key v)",
+                            lambda: self.query_one(TriagePane).action_changes())
+        yield SystemCommand("Handover report", "Triage: write the session summary, Markdown + "
+                            "JSON (key H)", self.write_handover)
         yield SystemCommand("Workspace actions", "Actions on the selected workspace (key a)",
                             lambda: self.query_one(WorkspacesPane).action_actions())
         yield SystemCommand("Invite actions", "Reissue the selected invite (key a)",

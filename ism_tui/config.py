@@ -62,6 +62,9 @@ class ProfileSettings(BaseModel):
     """Refuse every action from this profile."""
     export_dir: Path | None = None
     """Where escalations and exports are written (default: ~/ism-tui-exports)."""
+    bell_on_critical: bool = False
+    """Ring the terminal bell, besides the toast, when a sync in the open console finds a new
+    (or reopened) critical blocker."""
 
 
 class FileConfig(BaseModel):

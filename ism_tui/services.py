@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from ism_tui.api.client import ClientOptions, ConsoleClient
     from ism_tui.api.models import Me
     from ism_tui.config import Settings
+    from ism_tui.triage.trail import Trail
+    from storage.trail import TrailStore
 
 
 class Services:
@@ -49,6 +51,8 @@ class Services:
         self.profile = profile
         self.cache = cache  # reads without SQLAlchemy; ``engine`` is made on first use
         self.read_only = read_only
+        self._trail_store: TrailStore | None = None
+        self._opening = threading.Lock()
         self.transport: Any = None  # tests: an httpx transport
         self.retry: Any = None  # tests: a faster RetryPolicy
 
@@ -112,7 +116,37 @@ class Services:
     def engine(self) -> Engine:
         return self.cache.engine
 
+    @property
+    def trail_store(self) -> TrailStore:
+        """The lead's triage trail beside the cache (opened on first use; it outlives any
+        cache rebuild)."""
+        with self._opening:
+            if self._trail_store is None:
+                from storage.trail import TrailStore, trail_path
+
+                self._trail_store = TrailStore(trail_path(self.cache.path))
+            return self._trail_store
+
+    def trail(self, clock: Callable[[], datetime] | None = None) -> Trail:
+        from ism_tui.triage.trail import Trail
+
+        return Trail(self.trail_store, self.lead, clock or (lambda: datetime.now(UTC)))
+
+    def lead(self) -> str:
+        """Who is triaging: the token's email once a sync recorded it, else the local user."""
+        who = self.who()
+        if who is not None and who.email:
+            return who.email
+        import getpass
+
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            return "local user"
+
     def close(self) -> None:
+        if self._trail_store is not None:
+            self._trail_store.close()
         self.cache.dispose()
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from ism_tui.known_values import marked
 from ism_tui.triage.readiness import readiness_word
-from screens.flags import FLAG_WIDTH, SEVERITY_STYLE, STATUS_STYLE, flag_for
+from screens.flags import FLAG_WIDTH, SEVERITY_STYLE, STATE_STYLE, STATUS_STYLE, flag_for
 from screens.window_table import Column
 from storage.dbapi import RowDict
 
@@ -79,6 +79,15 @@ def _severity(row: RowDict) -> tuple[str, str]:
     return SEVERITY_STYLE.get(int(row.get("severity") or 0), ("?", ""))
 
 
+def _triage_state(row: RowDict) -> tuple[str, str]:
+    state = str(row.get("_state") or "new")
+    mark = row.get("_mark") or {}
+    if state == "new" and mark.get("reopened"):
+        state = "reopened"
+    word, style = STATE_STYLE.get(state, (state, ""))
+    return (f"{word} ✎" if mark.get("note") else word), style
+
+
 def _case(row: RowDict) -> tuple[str, str]:
     return str(row.get("case") or ""), ""
 
@@ -120,8 +129,9 @@ CUSTOMER_COLUMNS = [
 ]
 BLOCKER_COLUMNS = [
     Column("severity", "Sev.", 7, sort="severity", render=_severity),
-    Column("customer", "Customer", 16, sort="customer"),
-    Column("case", "Case", 26, sort="case", render=_case),
+    Column("_state", "Triage", 10, render=_triage_state),
+    Column("customer", "Customer", 14, sort="customer"),
+    Column("case", "Case", 22, sort="case", render=_case),
     Column("summary", "Summary", 20),
 ]
 TEMPLATE_COLUMNS = [

@@ -38,3 +38,9 @@ STATUS_STYLE = {
     "none": "dim", "ok": "green", "available": "green", "deprecated": "bold yellow",
     "unavailable": "bold red", "degraded": "yellow",
 }
+
+# The lead's triage state of a blocker (``ism_tui.triage.trail``), glyph and word.
+STATE_STYLE = {"new": ("● NEW", "bold cyan"), "seen": ("· seen", "dim"),
+               "working": ("▶ WORK", "bold green"), "escalated": ("⇧ ESC", "bold magenta"),
+               "waiting": ("… WAIT", "yellow"), "snoozed": ("z SNOOZE", "dim"),
+               "reopened": ("↻ REOPEN", "bold red")}

@@ -194,6 +194,12 @@ class WindowTable(ScrollView, can_focus=True):
     def current(self) -> RowDict | None:
         return self.row_at(self.cursor)
 
+    def refresh_current(self) -> None:
+        """Repaint the current row after its dict was changed in place (without a reload,
+        which could drop it from a filter the change no longer matches)."""
+        self._cells.pop(self.cursor, None)
+        self.refresh(self.region_of_cursor())
+
     # ------------------------------------------------------------------ rendering
 
     def on_show(self) -> None:

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 BLOCKED_WORD = "is:blocked"  # in a filter: only rows with a blocker
 SPARSE_SHARE = 0.05  # a filter matching fewer rows than this share: scan and sort instead
+# Rows restricted to (``IN`` or ``NOT IN``, these keys): what a filter word answered by another
+# store selects (the Triage tab's ``is:working``, ``is:new``... from the triage trail).
+Within = tuple[str, list[str]]
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,17 @@ class Listing:
     # as two halves split on it, side by side (SQLite steps a query without the GIL).
     split_column: str = ""
 
-    def _where(self, filter_text: str) -> tuple[str, dict[str, Any]]:
+    def _where(self, filter_text: str, within: Within | None = None
+               ) -> tuple[str, dict[str, Any]]:
         clauses, params = [], {}
         if self.base_where:
             clauses.append(self.base_where)
+        if within is not None:
+            op, keys = within
+            if op not in ("IN", "NOT IN"):
+                raise ValueError(f"within must be IN or NOT IN, not {op!r}")
+            params["within"] = orjson.dumps(keys).decode()
+            clauses.append(f"{self.key} {op} (SELECT value FROM json_each(:within))")
         words = filter_text.split()
         if BLOCKED_WORD in words:
             words = [w for w in words if w != BLOCKED_WORD]
@@ -66,12 +76,13 @@ class Listing:
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def count(self, engine: Engine | Cache, filter_text: str = "",
-              half: tuple[str, str] | None = None, at_most: int | None = None) -> int:
+              half: tuple[str, str] | None = None, at_most: int | None = None,
+              within: Within | None = None) -> int:
         """Rows matching ``filter_text``; ``half`` = ("<" or ">=", pivot) counts only the rows
         whose ``split_column`` lies below or from ``pivot`` (see ``pivot``). ``at_most`` stops
         counting there (the answer is then ``at_most``): a filter matching much of a big table
         is counted in the time it takes to find that many rows, not to scan them all."""
-        where, params = self._where(filter_text)
+        where, params = self._where(filter_text, within)
         if half is not None and self.split_column and self.count_from:
             op, params["pivot"] = half
             if op not in ("<", ">="):
@@ -101,11 +112,11 @@ class Listing:
 
     def window(self, engine: Engine | Cache, offset: int, limit: int, filter_text: str = "",
                sort: str | None = None, descending: bool = False,
-               sparse: bool = False) -> list[RowDict]:
+               sparse: bool = False, within: Within | None = None) -> list[RowDict]:
         """Rows ``offset``..``offset+limit-1``. ``sparse`` (the filter matches under ~5% of
         the rows) picks the plan: few matches are found faster by one scan and a sort than by
         walking the sort index past most rows."""
-        where, params = self._where(filter_text)
+        where, params = self._where(filter_text, within)
         select = self.select
         if where and sparse and self.count_from:
             select = select.replace(self.count_from, f"{self.count_from} NOT INDEXED", 1)

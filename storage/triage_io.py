@@ -322,3 +322,18 @@ def log_tail(engine: Engine | Cache, build_id: str | None) -> list[RowDict]:
             "SELECT id, stage, level, output FROM build_logs WHERE build_id=:b "
             "ORDER BY id DESC LIMIT :n", {"b": build_id, "n": TAIL_LINES}))
     return lines[::-1]
+
+
+def blocker_heads(engine: Engine | Cache, ids: list[str] | None = None) -> list[RowDict]:
+    """What the triage trail keeps of each blocker (all, or these ids): id, case, severity,
+    customer, subject, summary and since, without decoding the payloads."""
+    where, params = "", {}
+    if ids is not None:
+        where, params = " WHERE b.id IN (SELECT value FROM json_each(:ids))", {
+            "ids": orjson.dumps(ids).decode()}
+    with reading(engine) as db:
+        return dict_rows(db.execute(
+            'SELECT b.id AS blocker_id, b."case" AS "case", b.severity, b.customer_id, '
+            "c.name AS customer, b.subject_type || ' ' || b.subject_id AS subject, b.summary, "
+            "b.since FROM blockers b LEFT JOIN customers c ON c.id = b.customer_id" + where,
+            params))

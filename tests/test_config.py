@@ -100,3 +100,14 @@ def test_missing_url_or_token_says_what_to_set(tmp_path: Path) -> None:
     s = load_settings(None, None, url="http://127.0.0.1:1/api/v2", cache_dir=tmp_path)
     with pytest.raises(ConfigError, match=r"ISM_TUI_TOKEN"):
         s.require_connection()
+
+
+def test_the_bell_for_new_critical_blockers_is_off_unless_asked(tmp_path: Path) -> None:
+    assert load_settings("prod", REPO / "config.example.toml").settings.bell_on_critical is False
+    cfg = write(tmp_path, '[profiles.p]\nurl = "https://x.example/api/v2"\n'
+                          "bell_on_critical = true\n")
+    assert load_settings("p", cfg).settings.bell_on_critical is True
+    bad = write(tmp_path, '[profiles.p]\nurl = "https://x.example/api/v2"\n'
+                          'bell_on_critical = "loud"\n')
+    with pytest.raises(ConfigError, match="bell_on_critical"):
+        load_settings("p", bad)

@@ -9,7 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tui_support import make_app, make_services, normalise_svg, screen, settled, steady_cursors
+from tui_support import (
+    make_app,
+    make_services,
+    normalise_svg,
+    screen,
+    seed_trail_history,
+    settled,
+    steady_cursors,
+)
 
 SIZES = [(80, 24), (160, 48)]
 FIND = ("slash",)
@@ -21,6 +29,9 @@ SCREENS: dict[str, tuple[str, list[str]]] = {
     "routing-operator": ("demo-operator", [*FIND, *"nina", "enter", "enter"]),
     "routing-admin": ("demo-admin", [*FIND, *"nina", "enter", "enter"]),
     "routing-member": ("demo-member", [*FIND, *"nina", "enter", "enter"]),
+    "triage-trail": ("demo-operator", ["w", "down", "n", *"asked Grace", "enter", "down"]),
+    "triage-escalate": ("demo-operator", ["x", *"SUP-42"]),
+    "triage-changes": ("demo-operator", ["v"]),
     "customers": ("demo-operator", ["2"]),
     "users": ("demo-operator", ["2", "u"]),
     "templates": ("demo-operator", ["2", "t"]),
@@ -38,13 +49,18 @@ SCREENS: dict[str, tuple[str, list[str]]] = {
     "help": ("demo-operator", ["question_mark"]),
     "audit": ("demo-operator", ["A"]),
 }
+# screens shown over a triage trail with a past (``seed_trail_history``)
+SEEDED = {"triage-trail", "triage-changes"}
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("name", list(SCREENS))
 async def test_screen_snapshot(name, size, tmp_path, demo_world_session, snapshot):
     token, keys = SCREENS[name]
-    app = make_app(make_services(tmp_path, demo_world_session, token=token))
+    services = make_services(tmp_path, demo_world_session, token=token)
+    if name in SEEDED:
+        seed_trail_history(services)
+    app = make_app(services)
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         for key in keys:

@@ -26,15 +26,17 @@ def frozen() -> Any:
 
 
 def make_services(tmp_path: Path, world: Any, *, token: str = "demo-operator",
-                  url: str = DOWN_URL, read_only: bool = False, load: bool = True) -> Any:
-    """Services on a fresh cache holding ``world`` as ``token`` sees it, blockers computed."""
+                  url: str = DOWN_URL, read_only: bool = False, load: bool = True,
+                  extra_config: str = "") -> Any:
+    """Services on a fresh cache holding ``world`` as ``token`` sees it, blockers computed;
+    ``extra_config``: more lines for the profile's section."""
     from ism_tui.api.client import RetryPolicy
     from ism_tui.config_light import cache_file
     from ism_tui.services import build_services
 
     config = tmp_path / "config.toml"
     config.write_text(f'[profiles.t]\nurl = "{url}"\nexport_dir = "{tmp_path / "exports"}"\n'
-                      f"stale_after = 999999999\n", encoding="utf-8")
+                      f"stale_after = 999999999\n{extra_config}", encoding="utf-8")
     if load:
         target = cache_file(tmp_path / "cache", "t")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -156,3 +158,32 @@ async def settled(pilot: Any, app: Any, timeout: float = WAIT) -> str:
         if time.monotonic() > deadline:
             raise AssertionError(f"the screen still changed after {timeout} s")
         last = svg
+
+
+def seed_trail_history(services: Any) -> None:
+    """A trail with a past: a first look an hour before the session the tests open, when one
+    blocker was already gone (with the lead's note) and another not there yet; then, after the
+    lead's last session ended, a sync where the first came back and the second appeared."""
+    from datetime import timedelta
+
+    from ism_tui.triage.trail import Trail
+    from storage.triage_io import blocker_heads
+
+    heads = blocker_heads(services.cache)
+    back = next(h for h in heads if h["case"] == "invite_consumed")
+    late = next(h for h in heads if h["case"] == "target_unavailable")
+    gone = {**back, "blocker_id": "invite_expired:inv-gone", "case": "invite_expired",
+            "summary": "invite for gone@example.com is expired"}
+
+    def at(minutes: int) -> Trail:
+        return Trail(services.trail_store, services.lead,
+                     lambda: FROZEN_NOW - timedelta(minutes=minutes))
+
+    early = at(120)
+    early.record_sync([h for h in heads if h is not late] + [gone])
+    early.set_note(back["blocker_id"], back, "customer admin said they would reissue it")
+    early.set_state(back["blocker_id"], back, "waiting")
+    at(110).record_sync([h for h in heads if h is not late and h is not back] + [gone])
+    session, _ = services.trail_store.start_session(services.lead(), str(at(100).now()))
+    services.trail_store.touch_session(session, str(at(90).now()))
+    at(30).record_sync(heads)  # the lead was away: gone resolved, back reopened, late new

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sync": ("cmd_sync", "pull the Console's state into the local cache"),
     "status": ("cmd_status", "show cache freshness per resource"),
     "blockers": ("cmd_blockers", "list blockers found in the cache (the triage queue)"),
+    "triage": ("cmd_triage", "the lead's triage trail: state, note, list, handover report"),
     "escalate": ("cmd_escalate", "export a secret-free escalation (Markdown or JSON)"),
     "act": ("cmd_act", "run a guarded action (reissue, retry, cancel, start, stop, delete)"),
     "audit": ("cmd_audit", "show the local audit trail of actions"),

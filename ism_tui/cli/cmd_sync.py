@@ -57,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = asyncio.run(run_sync(services, full=args.full, resources=args.resource,
                                       progress=progress))
+        if report.ok:
+            _record_in_trail(services)
     except KeyboardInterrupt:
         echo("\nism-tui sync: interrupted; the cache keeps every page written so far and the "
              "next sync resumes", err=True)
@@ -68,6 +70,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         _summary(report.to_json(), services.settings.cache_path)
     return 0 if report.ok else 1
+
+
+def _record_in_trail(services: Any) -> None:
+    """What the sync changed in the queue, in the lead's triage trail (``ism-tui triage``)."""
+    from storage.trail import TrailError
+
+    try:
+        changes = services.trail().record_cache(services.cache)
+    except TrailError as exc:
+        echo(f"ism-tui sync: the triage trail was not updated: {exc}", err=True)
+        return
+    if not changes.empty and not changes.baseline:
+        echo(f"blockers: {len(changes.appeared)} new, {len(changes.reopened)} reopened, "
+             f"{len(changes.worse)} worse, {len(changes.resolved)} resolved", err=True)
 
 
 def _summary(data: dict[str, Any], cache: object) -> None:

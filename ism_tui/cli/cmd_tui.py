@@ -19,10 +19,12 @@ def run(args: argparse.Namespace) -> int:
     from ism_tui.config_light import ConfigError
     from ism_tui.services import open_services
     from storage.db import CacheError
+    from storage.trail import TrailError
 
     try:
         services = open_services(args.profile, args.config, read_only=args.read_only)
-    except (ConfigError, CacheError) as exc:
+        services.trail_store  # noqa: B018  (opened now: a broken trail is refused here)
+    except (ConfigError, CacheError, TrailError) as exc:
         echo(f"ism-tui: {exc}", err=True)
         return 3
     from ism_tui.app import ISMApp

@@ -57,13 +57,14 @@ def to_json(blockers: list[Blocker], *, freshness: str | None = None,
     return json.dumps({"escalations": records, "routing": ROUTING}, indent=2, ensure_ascii=False)
 
 
-def _md_value(value: Any) -> str:
+def md_value(value: Any) -> str:
+    """A value as one Markdown table cell."""
     if value is None or value == "":
         return "—"
     if isinstance(value, list):
-        return "; ".join(_md_value(v) for v in value) if value else "(none)"
+        return "; ".join(md_value(v) for v in value) if value else "(none)"
     if isinstance(value, dict):
-        return ", ".join(f"{k}: {_md_value(v)}" for k, v in value.items())
+        return ", ".join(f"{k}: {md_value(v)}" for k, v in value.items())
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
@@ -74,24 +75,24 @@ def to_markdown(blockers: list[Blocker], *, freshness: str | None = None,
     for b in blockers:
         r = escalation_record(b, freshness=freshness, exported_at=when)
         out += [f"## {r['title']}", "",
-                f"- **Customer:** {_md_value(r['customer'])}",
-                f"- **Subject:** {r['subject']['type']} {_md_value(r['subject']['name'])} "
+                f"- **Customer:** {md_value(r['customer'])}",
+                f"- **Subject:** {r['subject']['type']} {md_value(r['subject']['name'])} "
                 f"(`{r['subject']['id']}`)",
-                f"- **Severity:** {r['severity']}  ·  **Since:** {_md_value(r['since'])}",
-                f"- **Summary:** {_md_value(r['summary'])}"]
+                f"- **Severity:** {r['severity']}  ·  **Since:** {md_value(r['since'])}",
+                f"- **Summary:** {md_value(r['summary'])}"]
         if b.explained_only:
             out.append("- **Escalation:** none — this is expected behaviour; explain it.")
         else:
-            out.append(f"- **Who acts next:** {_md_value(r['who_acts_next'])}  ·  "
-                       f"**Escalate to:** {_md_value(r['escalate_to'] or 'nobody')}")
+            out.append(f"- **Who acts next:** {md_value(r['who_acts_next'])}  ·  "
+                       f"**Escalate to:** {md_value(r['escalate_to'] or 'nobody')}")
         if r["routing"]:
             role = str(r["routing"]["viewer_role"]).replace("_", " ")
             out.append(f"- **Next step (for the {role}):** "
-                       f"{_md_value(r['routing']['next_step'])}")
+                       f"{md_value(r['routing']['next_step'])}")
             if r["routing"]["you_can"]:
-                out.append(f"- **You can do this now:** {_md_value(r['routing']['you_can'])}")
+                out.append(f"- **You can do this now:** {md_value(r['routing']['you_can'])}")
         out += ["", "| field | value |", "| --- | --- |"]
-        out += [f"| {k} | {_md_value(v)} |" for k, v in r["fields"].items()
+        out += [f"| {k} | {md_value(v)} |" for k, v in r["fields"].items()
                 if k != "last_log_lines"]
         logs = r["fields"].get("last_log_lines")
         if logs:
@@ -99,13 +100,13 @@ def to_markdown(blockers: list[Blocker], *, freshness: str | None = None,
             out += [str(line).replace("```", "'''") for line in logs]
             out += ["```"]
         out += ["", "Evidence:", ""]
-        out += [f"- `{e['field']}` = {_md_value(e['value'])}"
+        out += [f"- `{e['field']}` = {md_value(e['value'])}"
                 + (f" (since {e['since']})" if e["since"] else "") for e in r["evidence"]]
         out += ["", "Playbook steps:", ""]
         out += [f"{i}. {s}" for i, s in enumerate(r["playbook_steps"], 1)]
         out += ["", "Done when:", ""]
         out += [f"- [ ] {s}" for s in r["done_when"]]
-        out += ["", f"_Cache: {_md_value(r['cache_freshness'])} · exported {r['exported_at']} · "
+        out += ["", f"_Cache: {md_value(r['cache_freshness'])} · exported {r['exported_at']} · "
                 f"`{r['blocker_id']}`_", ""]
     out += [f"> {ROUTING}", ""]
     return "\n".join(out)
