@@ -29,6 +29,8 @@ async def test_state_keys_set_the_trail_and_it_is_kept(tmp_path, demo_world_sess
     app = make_app(services)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
+        await pilot.press("slash", *"ws-00012", "enter")  # the workspaces' create blockers
+        await pilot.pause(0.2)
         assert "● NEW" in row_line(screen(app), "genomics")
         await pilot.press("w")
         await pilot.pause()
@@ -81,6 +83,7 @@ async def test_filter_words_of_the_trail(tmp_path, demo_world_session):
         await pilot.pause()
         pane = app.query_one(TriagePane)
         found: dict[str, list[str]] = {}
+        total = pane.table.total
         for words in ("is:working", "is:escalated", "is:mine", "is:new", "is:mine Kestrel",
                       "is:waiting"):
             await pane.show_filter(words)
@@ -91,7 +94,7 @@ async def test_filter_words_of_the_trail(tmp_path, demo_world_session):
     assert found["is:escalated"] == [SECOND]
     assert found["is:mine"] == [FIRST, SECOND]
     assert found["is:mine Kestrel"] == [SECOND]  # with ordinary words, as AND
-    assert len(found["is:new"]) == 21 and not {FIRST, SECOND, THIRD} & set(found["is:new"])
+    assert len(found["is:new"]) == total - 3 and not {FIRST, SECOND, THIRD} & set(found["is:new"])
     assert found["is:waiting"] == [] and "(no rows match the filter)" in text
 
 
@@ -104,9 +107,11 @@ async def test_a_wide_terminal_marks_what_the_lead_looks_at_as_seen(tmp_path,
         await pilot.press("down", "down")
         await pilot.pause()
         text = screen(app)
+        table = app.query_one(TriagePane).table
+        looked_at = [table.row_at(i)["id"] for i in range(3)]
         assert "Triage          · seen" in text  # the detail beside the table
     seen = services.trail_store.ids("state = 'seen'")
-    assert sorted(seen) == sorted([FIRST, SECOND, THIRD])
+    assert sorted(seen) == sorted(looked_at)
 
 
 async def test_what_changed_since_the_last_session(tmp_path, demo_world_session):
@@ -205,5 +210,8 @@ async def test_the_console_catches_up_with_a_sync_it_did_not_see(tmp_path):
             await app.workers.wait_for_complete()
             await pilot.pause()
             text = screen(app)
-    assert len(services.trail_store.marks("present = 1")) == 24
-    assert "24 blockers" in text and "● NEW" in text
+    from storage.triage_io import blocker_heads
+
+    queue = len(blocker_heads(services.cache))
+    assert len(services.trail_store.marks("present = 1")) == queue > 20
+    assert f"{queue} blockers" in text and "● NEW" in text
