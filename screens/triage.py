@@ -196,9 +196,13 @@ def _line(out: Text, label: str, value: str, style: str = "") -> None:
 
 def trail_text(mark: RowDict | None, history: list[RowDict], lead: str) -> Text:
     """The lead's trail on one blocker, above its case: state (and who set it, if another
-    lead), ticket, snooze, note, and its last events."""
+    lead), ticket, snooze, note, and its last events; nothing for a blocker only looked at."""
     out = Text()
     state = "new" if mark is None else str(mark["state"])
+    recent = [e for e in history if e["kind"] != "appeared"][-3:]
+    if state in ("new", "seen") and not (mark and (mark["note"] or mark["reopened"])) \
+            and not recent:
+        return out  # nothing the table's Triage column does not say already
     word, style = STATE_STYLE.get("reopened" if mark and mark["reopened"] and state == "new"
                                   else state, (state, ""))
     if mark is not None and mark["ticket"] and state == "escalated":
@@ -210,7 +214,6 @@ def trail_text(mark: RowDict | None, history: list[RowDict], lead: str) -> Text:
     _line(out, "Triage", word, style)
     if mark is not None and mark["note"]:
         _line(out, "Note", str(mark["note"]), "italic")
-    recent = [e for e in history if e["kind"] != "appeared"][-3:]
     if recent:
         _line(out, "History", " · ".join(f"{when(e['at'])} {e['kind']}" for e in recent), "dim")
     return out
