@@ -1,7 +1,7 @@
 """Triage over the 100k scale cache: recompute every blocker, then ``ism-tui blockers --json``
 end to end (a fresh process: start-up, cache open, query, JSON out). Target: <= 1 s.
 
-Then the lead's trail over the same cache (~2,440 blockers) with 10,000 triage records (the
+Then the lead's trail over the same cache (~3,000 blockers) with 10,000 triage records (the
 blockers in the queue, a third of them worked, escalated, waiting or snoozed, plus resolved ones
 from earlier sessions), in a console process of its own, headless at 160x48: opening the Triage
 tab (the table's count, window and the trail's marks for it, every visible line painted, and
