@@ -50,10 +50,6 @@ class ProfileSettings(BaseModel):
     less per object, at the same peak memory."""
     concurrency: int = Field(4, ge=1, le=16)
     """Resources fetched at the same time during a sync."""
-    listing_process: bool = True
-    """Full syncs list pages in a second process, which fetches, validates and makes rows on
-    another core while this one writes them (the 100k full sync ~25% faster on 2 cores).
-    false: everything in one process, as with less than 1.5 usable CPUs (``listing.cpus``)."""
     sync_interval: int = Field(0, ge=0)
     """Seconds between background syncs in the console; 0 turns them off."""
     stale_after: int = Field(300, ge=0)

@@ -110,7 +110,7 @@ class BuildLogScreen(ModalScreen[None]):
 
     @work(exclusive=True, group="logs", exit_on_error=False)
     async def refresh_logs(self) -> None:
-        from ism_tui.sync import fetch_build_logs, fetch_build_status
+        from ism_tui.actions.build_logs import fetch_build_logs, fetch_build_status
 
         services = self.app.services  # type: ignore[attr-defined]
         ended: str | None = None

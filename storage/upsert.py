@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
 from itertools import chain
 from typing import Any
@@ -19,17 +19,29 @@ from pydantic_core import PydanticUndefined
 from sqlalchemy import Connection
 
 from storage.bulk_indexes import has_indexes
-from storage.page_tables import PageTable, chunks
-from storage.page_tables import load as load_page
 from storage.rows import COLUMNS, Row
 from storage.schema import RESOURCE_TABLES
 
-# sqlite3 binds int, float and str as they are, but a None only after asking its adapter
-# registry and then the object (``__adapt__``, ``__conform__``): ~560 ns a value against ~50 ns
-# for an int. An adapter registered for None that answers None (a C callable: no Python frame)
-# brings it to ~210 ns, for the same SQL NULL. A first load binds ~250k Nones for 100k
-# workspaces: their inserts took 0.55-0.58 s instead of 0.59-0.83 s (three alternations).
-sqlite3.register_adapter(type(None), {}.get)  # type: ignore[arg-type]  # dict.get: overloaded
+# Rows per INSERT statement: a power of two, bounded by SQLite's host-parameter limit (32766
+# since 3.32). A page is cut into chunks of the largest such size and the remainder into
+# smaller powers of two, so each table prepares at most 7 statement shapes. Preparing a
+# multi-row VALUES costs more than its rows (it grows faster than linearly), while running one
+# costs the same per row: small chunks keep a process's first sync from paying for preparing.
+_MAX_PARAMS = 32_000
+_MAX_ROWS = 64
+
+
+def chunks(n: int, width: int) -> Iterator[tuple[int, int]]:
+    """(start, size) pieces of ``n`` rows, sizes powers of two <= the parameter limit."""
+    size = _MAX_ROWS
+    while size * width > _MAX_PARAMS and size > 1:
+        size //= 2
+    start = 0
+    while start < n:
+        while size > n - start:
+            size //= 2
+        yield start, size
+        start += size
 
 
 @cache
@@ -178,21 +190,10 @@ def _as_rows(resource: str, rows: Sequence[Row | dict[str, Any]]) -> Sequence[Ro
     return [get(template | row) for row in rows]  # type: ignore[operator]
 
 
-def _filler(raw: sqlite3.Connection, resource: str, rows: Sequence[Row | dict[str, Any]]
-            | PageTable, sync_gen: str | None) -> Callable[..., None]:
+def _filler(raw: sqlite3.Connection, resource: str, rows: Sequence[Row | dict[str, Any]],
+            sync_gen: str | None) -> Callable[..., None]:
     """``fill(table, tail="")``: inserts the page's rows into ``table`` (``sync_gen`` bound once
     per statement), each statement ending with ``tail`` (an ``ON CONFLICT`` clause)."""
-    if isinstance(rows, PageTable):
-        source = load_page(raw, rows)
-        made = ", ".join(f'"{c}"' for c in COLUMNS[resource])
-        gen = ", ?1" if "sync_gen" in _columns(resource)[1] else ""
-
-        def copy(table: str, tail: str = "") -> None:
-            # WHERE true: an upsert's SELECT needs one, or ON CONFLICT parses as a join's
-            raw.execute(f"INSERT INTO {table} ({_column_list(resource)}) "
-                        f"SELECT {made}{gen} FROM {source} WHERE true {tail}",
-                        (sync_gen,) if gen else ())
-        return copy
     tuples = _as_rows(resource, rows)
 
     def insert(table: str, tail: str = "") -> None:
@@ -204,7 +205,7 @@ def _filler(raw: sqlite3.Connection, resource: str, rows: Sequence[Row | dict[st
 def upsert_rows(
     conn: Connection,
     resource: str,
-    rows: Sequence[Row | dict[str, Any]] | PageTable,
+    rows: Sequence[Row | dict[str, Any]],
     deleted_ids: Iterable[str] = (),
     sync_gen: str | None = None,
     *,
@@ -221,9 +222,9 @@ def upsert_rows(
     alone; a first full load (indexes deferred) inserts directly.
 
     Rows go in as multi-row ``INSERT ... VALUES (...), (...)`` statements, not ``executemany``:
-    ``executemany`` re-takes the GIL for every row, and while the event loop thread parses
-    the next page each re-take waits up to the 5 ms switch interval: a busy thread beside it
-    made a full load many times slower. Here SQLite runs a whole chunk GIL-free.
+    ``executemany`` re-takes the GIL for every row, and while another thread runs Python (the
+    sync's event loop decoding the next page, the console) each re-take waits up to the 5 ms
+    switch interval. Here SQLite runs a whole chunk GIL-free.
     """
     name, cols, _ = _columns(resource)
     raw = conn.connection.driver_connection

@@ -13,16 +13,6 @@ import pytest
 FROZEN_NOW = datetime(2026, 11, 24, 9, 30, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def two_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests choose where a sync lists its pages (``listing_support``); the machine's CPUs do
-    not (a sync on a 1-CPU runner would list everything in its own process:
-    ``ism_tui.listing.cpus``, tested on its own)."""
-    import ism_tui.listing.cpus
-
-    monkeypatch.setattr(ism_tui.listing.cpus, "usable_cpus", lambda: 2.0)
-
-
 @pytest.fixture(scope="session")
 def demo_world_session():
     from ism_tui.sim.scenarios import build_world

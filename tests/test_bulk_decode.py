@@ -10,9 +10,8 @@ from sqlalchemy import text
 from ism_tui.api import bulk
 from ism_tui.api import models as m
 from ism_tui.text import clean
-from storage.page_tables import chunks
 from storage.rows import ROW_MAKERS, as_dict
-from storage.upsert import upsert_rows
+from storage.upsert import chunks, upsert_rows
 
 TS = "2026-11-24T09:00:00Z"
 

@@ -53,12 +53,12 @@ def test_cli_help_does_not_import_heavy_layers() -> None:
     python_ok(code)
 
 
-def test_the_listing_process_imports_no_command_line_libraries() -> None:
-    """httpx's own command line (click, pygments) is not imported with httpx (~80 ms of every
-    listing process's start), and httpx still works."""
+def test_the_api_client_imports_no_command_line_libraries() -> None:
+    """httpx's own command line (click, pygments) is not imported with httpx (a good part of
+    a sync's start-up), and httpx still works."""
     code = (
         "import sys\n"
-        "import ism_tui.listing.worker\n"
+        "import ism_tui.api.client\n"
         "import httpx\n"
         "assert httpx.Client and httpx.AsyncClient\n"
         "loaded = [k for k in ('click', 'pygments') if k in sys.modules]\n"

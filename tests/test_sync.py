@@ -11,7 +11,6 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import FROZEN_NOW
-from listing_support import Listing, use_listing
 from sqlalchemy import text
 
 from ism_tui.api.client import RetryPolicy
@@ -31,16 +30,6 @@ TABLES = {"customers": "customers", "users": "users", "invites": "invites",
 def sim() -> Iterator[SimHandle]:
     with running_simulator(now=FROZEN_NOW) as handle:
         yield handle
-
-
-@pytest.fixture(params=["here", "process"])
-def listing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Listing:
-    """Full passes listed in this process, or all by the listing process."""
-    return use_listing(monkeypatch, request.param)
-
-
-def listed_where_asked(listing: Listing) -> bool:
-    return (listing.pages_listed > 0) == (listing.where == "process")
 
 
 def services_for(sim: SimHandle, tmp_path: Path, token: str = "demo-operator",
@@ -202,7 +191,7 @@ def test_incremental_cursor_follows_the_server_clock_so_quiet_batches_are_not_re
 
 
 def test_faults_5xx_429_drops_truncation_and_extra_fields_still_sync(
-        sim: SimHandle, tmp_path: Path, listing: Listing) -> None:
+        sim: SimHandle, tmp_path: Path) -> None:
     sim.set_faults("error_rate=0.15,rate_limit=0.1,retry_after=1,drop=0.05,truncate=0.05,"
                    "malformed=0.05,extra_fields")
     services = services_for(sim, tmp_path, page_size=200)
@@ -210,11 +199,11 @@ def test_faults_5xx_429_drops_truncation_and_extra_fields_still_sync(
     assert report.ok, report.errors
     for resource, table in TABLES.items():
         assert count(services, table) == expected(sim, resource), resource
-    assert intact(services) and listed_where_asked(listing)
+    assert intact(services)
 
 
 def test_timeout_ends_in_a_clear_error_and_keeps_earlier_rows(
-        sim: SimHandle, tmp_path: Path, listing: Listing) -> None:
+        sim: SimHandle, tmp_path: Path) -> None:
     services = services_for(sim, tmp_path)
     assert asyncio.run(run_sync(services)).ok
     before = count(services, "workspaces")
@@ -228,21 +217,18 @@ def test_timeout_ends_in_a_clear_error_and_keeps_earlier_rows(
 
 
 def test_token_revoked_mid_sync_is_reported_and_cache_is_intact(
-        sim: SimHandle, tmp_path: Path, listing: Listing) -> None:
+        sim: SimHandle, tmp_path: Path) -> None:
     services = services_for(sim, tmp_path, page_size=30)
-    # The workspaces committed before the token went must still be there after the sync
-    # fails. (With a listing process, it lists from the second page on: the 401 comes from it.)
+    # The workspaces committed before the token went must still be there after the sync fails.
     revoke = on_page("workspaces", 2, lambda: sim.revoke_token("demo-operator"))
     report = asyncio.run(run_sync(services, progress=revoke))
     assert not report.ok
     assert "token was rejected (401)" in " ".join(report.errors)
     assert "demo-operator" not in " ".join(report.errors)
     assert intact(services) and count(services, "workspaces") >= 60
-    assert listed_where_asked(listing)
 
 
-def test_interrupted_full_sync_resumes_where_it_stopped(sim: SimHandle, tmp_path: Path,
-                                                        listing: Listing) -> None:
+def test_interrupted_full_sync_resumes_where_it_stopped(sim: SimHandle, tmp_path: Path) -> None:
     services = services_for(sim, tmp_path, page_size=500)
 
     async def interrupted() -> None:
@@ -265,7 +251,6 @@ def test_interrupted_full_sync_resumes_where_it_stopped(sim: SimHandle, tmp_path
     assert usage.rows == expected(sim, "usage") - partial  # resumed, not restarted
     assert count(services, "usage") == expected(sim, "usage")
     assert read_state(services.engine, "usage").resume_after_id is None
-    assert listed_where_asked(listing)
 
 
 def test_readers_never_see_database_locked_during_sync(sim: SimHandle, tmp_path: Path) -> None:
@@ -294,7 +279,7 @@ def test_readers_never_see_database_locked_during_sync(sim: SimHandle, tmp_path:
 
 
 def test_member_token_skips_usage_and_audit_as_not_permitted(
-        sim: SimHandle, tmp_path: Path, listing: Listing) -> None:
+        sim: SimHandle, tmp_path: Path) -> None:
     services = services_for(sim, tmp_path, token="demo-member", page_size=5)
     report = asyncio.run(run_sync(services))
     assert report.ok
@@ -302,7 +287,7 @@ def test_member_token_skips_usage_and_audit_as_not_permitted(
     assert skipped == {"usage", "usage_periods", "audit"}
     customers = {r[0] for r in services.engine.connect().exec_driver_sql(
         "SELECT customer_id FROM workspaces").all()}
-    assert customers == {"cus-0006"} and listed_where_asked(listing)
+    assert customers == {"cus-0006"}
     # not even asked: the Console would audit each 403 as "analytics.view denied", which
     # would move the explained member case's date on every sync
     denied = [a for a in sim.world.audit.values()
@@ -322,7 +307,7 @@ def test_sync_object_refreshes_one_workspace(sim: SimHandle, tmp_path: Path) -> 
 
 
 def test_hostile_names_keep_every_playbook_case_and_stay_literal(
-        sim: SimHandle, tmp_path: Path, listing: Listing) -> None:
+        sim: SimHandle, tmp_path: Path) -> None:
     from ism_tui.triage.playbook import CASES
     from ism_tui.triage.store import list_blockers
 
@@ -338,7 +323,6 @@ def test_hostile_names_keep_every_playbook_case_and_stay_literal(
         names = [r[0] for r in conn.exec_driver_sql("SELECT name FROM customers")]
     assert all("\x1b" not in n for n in names)
     assert any("[" in n for n in names)  # markup kept as text, rendered literally later
-    assert listed_where_asked(listing)
 
 
 def blocker_rows(services: Services) -> dict[str, str]:
@@ -379,15 +363,14 @@ def test_incremental_sync_recomputes_only_what_changed_and_agrees_with_a_full_re
 
 
 def test_without_a_server_clock_the_cursor_is_the_newest_object_listed(
-        sim: SimHandle, tmp_path: Path, listing: Listing,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        sim: SimHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import ism_tui.sync as sync_module
     from storage.stamps import ts
 
     monkeypatch.setattr(sync_module, "_server_time", lambda _when: None)  # no Date header
     sim.patch("workspaces", sorted(sim.world.collection("workspaces"))[3], {})  # an odd one out
     services = services_for(sim, tmp_path, page_size=50)
-    assert asyncio.run(run_sync(services)).ok and listed_where_asked(listing)
+    assert asyncio.run(run_sync(services)).ok
     for resource in ("workspaces", "users", "usage"):
         newest = max(ts(o["updated_at"]) for o in sim.world.collection(resource).values())
         assert read_state(services.engine, resource).cursor == newest, resource
@@ -400,9 +383,10 @@ def test_a_server_clock_running_ahead_never_moves_the_cursor_past_ours() -> None
     from storage.rows import iso
 
     before = datetime.now(UTC)
-    capped = _server_time(iso(before + timedelta(hours=2)))
+    capped = _server_time(before + timedelta(hours=2))
     assert capped is not None and iso(before) <= capped <= str(iso(datetime.now(UTC)))
-    assert _server_time("2026-11-24T09:30:00.000000Z") == "2026-11-24T09:30:00.000000Z"
+    assert _server_time(datetime(2026, 11, 24, 9, 30, tzinfo=UTC)) == \
+        "2026-11-24T09:30:00.000000Z"
     assert _server_time(None) is None
 
 

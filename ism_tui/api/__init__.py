@@ -2,8 +2,8 @@
 
 import sys
 
-# Importing httpx imports its command line too (click, rich, pygments: ~80 ms of the listing
-# process's ~0.4 s start, and of every sync's), for an ``httpx`` console script this program
-# never runs. An import blocked by a None entry fails at once, and httpx expects that (it then
-# defines a stub that says what to install). No effect where httpx was imported already.
+# Importing httpx imports its command line too (click, rich, pygments: a good part of a sync's
+# start-up), for an ``httpx`` console script this program never runs. An import blocked by a
+# None entry fails at once, and httpx expects that (it then defines a stub that says what to
+# install). No effect where httpx was imported already.
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
