@@ -138,10 +138,21 @@ class ListPane(Vertical):
     def _highlighted(self, event: WindowTable.Highlighted) -> None:
         if isinstance(event, WindowTable.Selected):
             return
-        self.query_one(".list-status", Static).update(Text(self.table.status_line(self.noun)))
+        self.query_one(".list-status", Static).update(Text(self.table.status_line(self.noun)),
+                                                      layout=False)
         if self.has_class("wide"):
-            body = self.describe(event.row) if event.row else Text("")
-            self.query_one(".list-detail-body", Static).update(body)
+            self._show_detail(self.describe(event.row) if event.row else Text(""))
+
+    def _show_detail(self, body: Text) -> None:
+        """The detail beside the table. The screen is laid out again (every widget on it) only
+        when the detail's height changes, which most cursor moves do not: a layout would
+        cost a keystroke more than the rest of its repaint."""
+        detail = self.query_one(".list-detail-body", Static)
+        detail.update(body, layout=False)
+        height = detail.get_content_height(detail.container_size, self.app.size,
+                                           detail.content_size.width)
+        if height != detail.content_size.height:
+            detail.refresh(layout=True)
 
     @on(WindowTable.Selected)
     def _selected(self, event: WindowTable.Selected) -> None:

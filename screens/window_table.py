@@ -67,7 +67,7 @@ class WindowTable(ScrollView, can_focus=True):
         Binding("S", "flip_sort", "Reverse", show=False),
     ]
 
-    cursor: reactive[int] = reactive(0)
+    cursor: reactive[int] = reactive(0, repaint=False)  # watch_cursor repaints what moved
 
     class Highlighted(Message):
         def __init__(self, table: WindowTable, row: RowDict | None) -> None:
@@ -260,17 +260,26 @@ class WindowTable(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ cursor and keys
 
     def watch_cursor(self, old: int, new: int) -> None:
-        self._keep_visible()
-        self.refresh()
+        if self._keep_visible():
+            self.refresh()  # scrolled: every line moved
+        else:
+            # Only the rows the cursor left and reached change: repainting every visible
+            # line would be most of a keystroke's cost. (Line y + 1 holds row y.)
+            self.refresh_line(old + 1)
+            self.refresh_line(new + 1)
         self._announce()
 
-    def _keep_visible(self) -> None:
+    def _keep_visible(self) -> bool:
+        """Scroll the cursor's row into view; returns whether it scrolled."""
         body = max(self.size.height - 1, 1)
         top = self.scroll_offset.y
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False)
         elif self.cursor >= top + body:
             self.scroll_to(y=self.cursor - body + 1, animate=False)
+        else:
+            return False
+        return True
 
     def _announce(self) -> None:
         self.post_message(self.Highlighted(self, self.current))
