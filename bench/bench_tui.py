@@ -5,9 +5,11 @@ Workspaces tab, headless at 160x48, and reports: process start -> first painted 
 a filter keystroke -> the table repainted (count + window + every visible line); page-down ->
 repainted; three processes per size, medians reported (start-up is the figure a busy machine
 sways most). In the last 100k process, the stock ``DataTable`` is loaded with the same 100k rows
-(``add_rows``) and painted, and compared with that process's own start-to-paint. Targets:
-first paint <= 0.6 s at 100k and 1M <= 1.5x 1k; filter and page-down <= 50 ms at 100k; >= 20x
-faster than DataTable at 100k; peak RSS <= 250 MB at 1M.
+(``add_rows``) and painted, and compared with that process's own start-to-paint. Last, keys
+pressed while the console runs a full sync of the 100k scale scenario (``sync_child``).
+Targets: first paint <= 0.6 s at 100k and 1M <= 1.5x 1k; filter and page-down <= 50 ms at
+100k; >= 20x faster than DataTable at 100k; peak RSS <= 250 MB at 1M; keystroke -> repaint
+during the full sync p95 <= 50 ms.
 """
 
 from __future__ import annotations
@@ -121,6 +123,117 @@ def child(cache_dir: str, stock: bool, started: float) -> None:
     print("__FIGURES__" + json.dumps(figures))
 
 
+KEY_EVERY = 0.05  # seconds between keystrokes during a sync
+
+
+def sync_child(url: str, cache_dir: str) -> None:
+    """In its own process: a first sync of the 100k scale scenario (untimed), then the console
+    (headless, 160x48, on the Workspaces tab) on that cache, its cursor moved with ``down``
+    every ``KEY_EVERY`` s from a thread, as a terminal's input arrives: first with nothing
+    else running, then during a full sync (``sync --full``) run by the console. A key's
+    latency runs from the moment it is sent to the first screen update made after the
+    console handled it (the detail pane beside the table follows the cursor). Prints one
+    JSON line of figures."""
+    import asyncio
+    import statistics
+    import threading
+
+    from textual import events
+
+    from ism_tui.app import ISMApp
+    from ism_tui.services import build_services
+    from ism_tui.sync import run_sync
+    from screens.list_pane import ListPane
+
+    config = Path(cache_dir) / "sync.toml"
+    config.write_text(f'[profiles.bench]\nurl = "{url}"\n', encoding="utf-8")
+    services = build_services("bench", config, token="demo-operator", cache_dir=cache_dir)
+    figures: dict[str, Any] = {}
+    first = asyncio.run(run_sync(services))
+    if not first.ok:
+        raise SystemExit(f"the first sync failed: {first.errors}")
+
+    async def run() -> None:
+        app = ISMApp(services, sync_on_start=False, initial_tab="workspaces")
+        async with app.run_test(size=(160, 48)) as pilot:
+            handled = [0]  # keys the console has acted on
+            painted: list[tuple[float, int]] = []  # (when, keys handled by then)
+            display = app._display
+
+            def displayed(screen: Any, renderable: Any) -> None:
+                display(screen, renderable)
+                if renderable is not None:
+                    painted.append((time.perf_counter(), handled[0]))
+
+            def counting(action: Any) -> Any:
+                def counted(*args: Any) -> Any:
+                    result = action(*args)
+                    handled[0] += 1
+                    return result
+                return counted
+
+            app._display = displayed  # type: ignore[method-assign]
+            table = app.query_one("#workspaces", ListPane).table
+            table.action_move = counting(table.action_move)  # type: ignore[method-assign]
+            table.focus()
+            await pilot.pause()
+            if table.total < 100_000:
+                raise SystemExit(f"the console shows {table.total} workspaces")
+
+            async def keys_during(syncing: bool) -> dict[str, Any]:
+                handled[0] = 0
+                painted.clear()
+                sent: list[float] = []
+                stop = threading.Event()
+                driver = app._driver
+                assert driver is not None
+
+                def press() -> None:
+                    while not stop.wait(KEY_EVERY):
+                        sent.append(time.perf_counter())
+                        driver.process_message(events.Key("down", None))
+
+                started = time.perf_counter()
+                thread = threading.Thread(target=press, name="keys")
+                thread.start()
+                if syncing:
+                    app.action_sync(full=True)
+                    while app.syncing:
+                        await asyncio.sleep(0.02)
+                    await app.workers.wait_for_complete()  # the analytics warm-up after it
+                else:
+                    await asyncio.sleep(40 * KEY_EVERY)
+                seconds = time.perf_counter() - started
+                stop.set()
+                thread.join()
+                deadline = time.perf_counter() + 10
+                while (not painted or painted[-1][1] < len(sent)) and \
+                        time.perf_counter() < deadline:
+                    await asyncio.sleep(0.01)
+                latencies = []
+                for i, at in enumerate(sent):
+                    shown = next((t for t, n in painted if n > i), None)
+                    if shown is not None:
+                        latencies.append((shown - at) * 1000)
+                latencies.sort()
+                if len(latencies) < 10:
+                    raise SystemExit(f"only {len(latencies)} of {len(sent)} keys were repainted "
+                                     f"({handled[0]} handled)")
+                return {"seconds": round(seconds, 2), "keys": len(sent),
+                        "repainted": len(latencies),
+                        "p50_ms": round(statistics.median(latencies), 1),
+                        "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 1),
+                        "max_ms": round(latencies[-1], 1)}
+
+            figures["idle"] = await keys_during(syncing=False)
+            figures["full_sync"] = await keys_during(syncing=True)
+            figures["sync_error"] = app.last_sync_error
+
+    asyncio.run(run())
+    services.close()
+    print("__FIGURES__" + json.dumps(figures))
+
+
 def bare_child(started: float) -> None:
     """A bare Textual app (a line of text and a footer) at the same size, timed like the
     console: the start-up floor of any Textual app on this machine at this moment."""
@@ -212,6 +325,40 @@ def _combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _keys_during_sync() -> dict[str, Any]:
+    """``sync_child`` against the 100k scale scenario, served from its own process."""
+    root = Path(__file__).resolve().parent.parent
+    sim = subprocess.Popen([sys.executable, "-c", "from bench.bench_sync import driver; "
+                            "driver()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           text=True, cwd=root)
+    assert sim.stdin and sim.stdout
+    try:
+        ready = sim.stdout.readline().split()
+        if not ready or ready[0] != "READY":
+            raise SystemExit("the simulator did not start")
+        with tempfile.TemporaryDirectory(prefix="ism-bench-tui-sync-") as tmp:
+            proc = subprocess.run(
+                [sys.executable, "-c", f"from bench.bench_tui import sync_child; "
+                 f"sync_child({ready[1]!r}, {tmp!r})"],
+                capture_output=True, text=True, cwd=root, timeout=600)
+    finally:
+        sim.stdin.write("quit\n")
+        sim.stdin.flush()
+        sim.wait(timeout=30)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("__FIGURES__")), None)
+    if line is None:
+        print(proc.stdout[-2000:], proc.stderr[-4000:])
+        raise SystemExit("the console child syncing failed")
+    figures: dict[str, Any] = json.loads(line.removeprefix("__FIGURES__"))
+    for name, label in (("idle", "nothing else running"), ("full_sync", "during a full sync")):
+        f = figures[name]
+        print(f"keystroke -> repaint at 100k workspaces, {label}: p50 {f['p50_ms']} ms, p95 "
+              f"{f['p95_ms']} ms, max {f['max_ms']} ms over {f['repainted']} keys in "
+              f"{f['seconds']} s" + (" (target p95 <= 50 ms)" if name == "full_sync" else ""),
+              flush=True)
+    return figures
+
+
 def main() -> dict[str, Any]:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="ism-bench-tui-") as tmp:
@@ -236,6 +383,7 @@ def main() -> dict[str, Any]:
                   f"{figures['filter_ms_max']}), page-down {figures['page_down_ms_median']} ms "
                   f"(max {figures['page_down_ms_max']}), peak RSS {figures['peak_rss_mb']} MB",
                   flush=True)
+    results["during_sync"] = _keys_during_sync()
     bare = sorted(_run_child(None)["first_paint_s"] for _ in range(RUNS))
     results["bare_textual_first_paint_s"] = bare[len(bare) // 2]
     print(f"a bare Textual app (text and a footer), same size and timing: first paint "

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
     from ism_tui.triage.trail import Changes
+    from ism_tui.sync import SyncProgress
     from screens.analytics import AnalyticsPane
 
 Clock = Callable[[], datetime]
@@ -289,17 +290,19 @@ class ISMApp(App[None]):
 
     # ------------------------------------------------------------------ sync
 
-    def action_sync(self) -> None:
+    def action_sync(self, full: bool = False) -> None:
         if self.syncing:
             toast(self, "A sync is already running.", timeout=2)
             return
-        self.run_sync_worker()
+        self.syncing = True
+        self.run_sync_worker(full)
 
     @work(exclusive=True, group="sync", exit_on_error=False)
-    async def run_sync_worker(self) -> None:
-        from ism_tui.sync import SyncProgress, run_sync
+    async def run_sync_worker(self, full: bool = False) -> None:
+        """The sync runs in a child process (``sync_child``): this loop only shows its
+        progress, so keys repaint while it fetches, decodes and writes."""
+        from ism_tui.sync_child import sync_in_child
 
-        self.syncing = True
         header = self.query_one(StatusHeader)
         done: dict[str, int] = {}
 
@@ -310,32 +313,32 @@ class ISMApp(App[None]):
 
         header.show_sync("⟳ syncing… ", "bold cyan")
         try:
-            report = await run_sync(self.services, progress=progress)
+            report = await sync_in_child(self.services, full=full, progress=progress)
         finally:
             self.syncing = False
-        errors = report.errors
+        errors: list[str] = report["errors"]
         self.last_sync_error = errors[0] if errors else None
         # a failed sync may have left the blockers half recomputed: compared next time
-        changes = await asyncio.to_thread(self._record_sync) if report.ok else None
+        changes = await asyncio.to_thread(self._record_sync) if not errors else None
         self.reload_all()
         if errors:
             more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
             toast(self, f"Sync failed: {plain(errors[0], 300)}{more}. The screens show the cache.",
                   severity="error", timeout=10)
         else:
-            rows = sum(r.rows + r.deleted if r.changed is None else len(r.changed)
-                       for r in report.resources)
-            toast(self, f"Synced in {report.seconds:.1f} s: {rows:,} rows changed"
+            changed = sum(r["rows"] + r["deleted"] if r["changed"] is None else r["changed"]
+                          for r in report["resources"])
+            toast(self, f"Synced in {report['seconds']:.1f} s: {changed:,} rows changed"
                         f"{_queue_news(changes)}.", timeout=3)
-            left_out = [problem for r in report.resources for problem in r.rejected]
+            left_out = [problem for r in report["resources"] for problem in r["rejected"]]
             if left_out:
                 more = f" (+{len(left_out) - 1} more)" if len(left_out) > 1 else ""
                 toast(self, f"Left out of the cache: {left_out[0]}{more}", severity="warning",
                       timeout=10)
             if changes is not None:
                 self._alert(changes)
-        if any(r.resource in ("usage", "usage_periods") and (r.changed is None or r.changed)
-               for r in report.resources):
+        if any(r["resource"] in ("usage", "usage_periods") and r["changed"] != 0
+               for r in report["resources"]):
             await asyncio.to_thread(self._warm_analytics)
 
     def _record_sync(self) -> Changes | None:

@@ -106,6 +106,7 @@ class SyncReport:
             changed = resource.pop("changed")
             resource["changed"] = None if changed is None else len(changed)
         data["ok"] = self.ok
+        data["errors"] = self.errors
         return data
 
 

@@ -151,3 +151,17 @@ def test_plain_output_prints_hostile_text_without_control_characters(
     for out in outputs:
         printed = out.out + out.err
         assert printed and not any(c in printed for c in CONTROLS), printed
+
+
+def test_json_progress_prints_a_line_per_committed_page_then_the_report(
+        sim: SimHandle, env: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    Path(env[1]).write_text("[profiles.default]\npage_size = 50\n", encoding="utf-8")
+    assert main([*env, "sync", "--json-progress"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    *progress, last = lines
+    pages = [p["progress"] for p in progress if p["progress"]["resource"] == "workspaces"]
+    assert [p["phase"] for p in pages][0] == "start" and pages[-1]["phase"] == "done"
+    rows = [p["rows"] for p in pages if p["phase"] == "page"]
+    assert rows == sorted(rows) and len(rows) == -(-len(sim.world.workspaces) // 50)
+    assert last["report"]["ok"] and last["report"]["errors"] == []
+    assert pages[-1]["rows"] == len(sim.world.workspaces)

@@ -1,13 +1,17 @@
 """``ism-tui sync``: pull the Console's state into the local cache.
 
 A progress line per resource on a terminal (plain lines otherwise), then a summary; ``--json``
-prints the summary as JSON. Exit 0 on success, 1 if any resource failed, 3 for config errors.
+prints the summary as JSON; ``--json-progress`` prints a JSON line per progress event, then one
+with the summary (how the console follows the sync it runs: ``ism_tui.sync_child``). Exit 0 on
+success, 1 if any resource failed, 3 for config errors.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import sys
 from typing import Any
 
@@ -18,6 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--full", action="store_true",
                         help="re-read everything (default: only what changed since last time)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--json-progress", action="store_true",
+                        help="print progress, then the summary, as JSON lines")
     parser.add_argument("--resource", action="append", metavar="NAME",
                         help="only this resource (repeatable), e.g. workspaces")
 
@@ -36,10 +42,13 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, CacheError) as exc:
         echo(f"ism-tui sync: {exc}", err=True)
         return 3
-    tty = sys.stderr.isatty() and not args.json
+    tty = sys.stderr.isatty() and not (args.json or args.json_progress)
     seen: dict[str, int] = {}
 
     def progress(p: SyncProgress) -> None:
+        if args.json_progress:
+            _json_line({"progress": dataclasses.asdict(p)})
+            return
         if args.json:
             return
         if p.phase == "page" and not tty:
@@ -65,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
         return 130
     finally:
         services.close()
-    if args.json:
+    if args.json_progress:
+        _json_line({"report": report.to_json()})
+    elif args.json:
         print(json.dumps(report.to_json(), indent=2))
     else:
         _summary(report.to_json(), services.settings.cache_path)
@@ -98,3 +109,12 @@ def _summary(data: dict[str, Any], cache: object) -> None:
             echo(f"    left out: {problem}")
     if data["error"]:
         echo(f"error: {data['error']}", err=True)
+
+
+def _json_line(data: dict[str, Any]) -> None:
+    try:
+        print(json.dumps(data), flush=True)
+    except BrokenPipeError:
+        # The console reading these lines is gone: stop now, as a kill would (every page
+        # committed so far stays, and the next sync resumes after it).
+        os._exit(1)
