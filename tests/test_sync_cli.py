@@ -154,10 +154,16 @@ def test_plain_output_prints_hostile_text_without_control_characters(
 
 
 def test_json_progress_prints_a_line_per_committed_page_then_the_report(
-        sim: SimHandle, env: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+        sim: SimHandle, env: list[str]) -> None:
+    import subprocess
+    import sys
+
     Path(env[1]).write_text("[profiles.default]\npage_size = 50\n", encoding="utf-8")
-    assert main([*env, "sync", "--json-progress"]) == 0
-    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    # as the console runs it: in a process of its own (which lowers its priority)
+    proc = subprocess.run([sys.executable, "-m", "ism_tui", *env, "sync", "--json-progress"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [json.loads(x) for x in proc.stdout.splitlines()]
     *progress, last = lines
     pages = [p["progress"] for p in progress if p["progress"]["resource"] == "workspaces"]
     assert [p["phase"] for p in pages][0] == "start" and pages[-1]["phase"] == "done"

@@ -2,8 +2,8 @@
 
 A progress line per resource on a terminal (plain lines otherwise), then a summary; ``--json``
 prints the summary as JSON; ``--json-progress`` prints a JSON line per progress event, then one
-with the summary (how the console follows the sync it runs: ``ism_tui.sync_child``). Exit 0 on
-success, 1 if any resource failed, 3 for config errors.
+with the summary, at a lower CPU priority (how the console runs its sync: ``sync_child``).
+Exit 0 on success, 1 if any resource failed, 3 for config errors.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="re-read everything (default: only what changed since last time)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--json-progress", action="store_true",
-                        help="print progress, then the summary, as JSON lines")
+                        help="print progress, then the summary, as JSON lines, at a lower CPU "
+                        "priority (how the console runs its sync)")
     parser.add_argument("--resource", action="append", metavar="NAME",
                         help="only this resource (repeatable), e.g. workspaces")
 
@@ -42,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, CacheError) as exc:
         echo(f"ism-tui sync: {exc}", err=True)
         return 3
+    if args.json_progress and hasattr(os, "nice"):
+        # The console that runs this sync repaints first when the CPUs are busy.
+        os.nice(10)
     tty = sys.stderr.isatty() and not (args.json or args.json_progress)
     seen: dict[str, int] = {}
 
