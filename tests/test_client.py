@@ -154,7 +154,7 @@ def test_token_is_never_logged_or_in_the_repr(caplog: pytest.LogCaptureFixture) 
 
 def test_a_read_response_goes_with_its_last_reference_not_at_a_collection() -> None:
     """A list page's body (~3.5 MB at 5,000 workspaces) is freed once the page is decoded:
-    the listing process no longer runs a full collection after every page to find it."""
+    nothing waits for a cyclic collection to free it."""
     import gc
     import weakref
 
