@@ -35,8 +35,8 @@ from screens.triage import TriagePane
 if TYPE_CHECKING:
     from textual.notifications import SeverityLevel
 
-    from ism_tui.triage.trail import Changes
     from ism_tui.sync import SyncProgress
+    from ism_tui.triage.trail import Changes
     from screens.analytics import AnalyticsPane
 
 Clock = Callable[[], datetime]
@@ -316,30 +316,35 @@ class ISMApp(App[None]):
             report = await sync_in_child(self.services, full=full, progress=progress)
         finally:
             self.syncing = False
+        # a failed sync may have left the blockers half recomputed: compared next time
+        changes = await asyncio.to_thread(self._record_sync) if not report["errors"] else None
+        self.show_sync_report(report, changes)
+        if any(r["resource"] in ("usage", "usage_periods") and r["changed"] != 0
+               for r in report["resources"]):
+            await asyncio.to_thread(self._warm_analytics)
+
+    def show_sync_report(self, report: dict[str, Any], changes: Changes | None = None) -> None:
+        """The screens reloaded, and a sync's outcome told (``SyncReport.to_json``) with what
+        it changed in the triage queue."""
         errors: list[str] = report["errors"]
         self.last_sync_error = errors[0] if errors else None
-        # a failed sync may have left the blockers half recomputed: compared next time
-        changes = await asyncio.to_thread(self._record_sync) if not errors else None
         self.reload_all()
         if errors:
             more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
             toast(self, f"Sync failed: {plain(errors[0], 300)}{more}. The screens show the cache.",
                   severity="error", timeout=10)
-        else:
-            changed = sum(r["rows"] + r["deleted"] if r["changed"] is None else r["changed"]
-                          for r in report["resources"])
-            toast(self, f"Synced in {report['seconds']:.1f} s: {changed:,} rows changed"
-                        f"{_queue_news(changes)}.", timeout=3)
-            left_out = [problem for r in report["resources"] for problem in r["rejected"]]
-            if left_out:
-                more = f" (+{len(left_out) - 1} more)" if len(left_out) > 1 else ""
-                toast(self, f"Left out of the cache: {left_out[0]}{more}", severity="warning",
-                      timeout=10)
-            if changes is not None:
-                self._alert(changes)
-        if any(r["resource"] in ("usage", "usage_periods") and r["changed"] != 0
-               for r in report["resources"]):
-            await asyncio.to_thread(self._warm_analytics)
+            return
+        changed = sum(r["rows"] + r["deleted"] if r["changed"] is None else r["changed"]
+                      for r in report["resources"])
+        toast(self, f"Synced in {report['seconds']:.1f} s: {changed:,} rows changed"
+                    f"{_queue_news(changes)}.", timeout=3)
+        left_out = [problem for r in report["resources"] for problem in r["rejected"]]
+        if left_out:
+            more = f" (+{len(left_out) - 1} more)" if len(left_out) > 1 else ""
+            toast(self, f"Left out of the cache: {left_out[0]}{more}", severity="warning",
+                  timeout=10)
+        if changes is not None:
+            self._alert(changes)
 
     def _record_sync(self) -> Changes | None:
         """What the sync changed in the queue, recorded in the lead's trail (in a thread;

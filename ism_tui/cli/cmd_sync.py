@@ -70,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = asyncio.run(run_sync(services, full=args.full, resources=args.resource,
                                       progress=progress))
-        if report.ok:
+        # the console that runs a --json-progress sync records it itself, to tell what changed
+        if report.ok and not args.json_progress:
             _record_in_trail(services)
     except KeyboardInterrupt:
         echo("\nism-tui sync: interrupted; the cache keeps every page written so far and the "
