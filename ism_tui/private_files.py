@@ -59,6 +59,17 @@ def private_file(path: Path) -> None:
         os.close(fd)
 
 
+def private_database(path: Path) -> None:
+    """An SQLite file's directory 0700, and the file with its WAL and shared-memory companions
+    0600: SQLite gives those the database file's mode, but ones left with another are
+    tightened too."""
+    private_directory(path.parent, tighten=True)
+    private_file(path)
+    for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if companion.exists():
+            private_file(companion)
+
+
 def write_private(path: Path, content: str | Iterable[str]) -> int:
     """Write ``content`` (a text, or lines each ended here with a newline) to ``path`` (UTF-8),
     created or truncated, 0600 even if it existed; returns the number of lines written."""

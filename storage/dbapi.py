@@ -30,16 +30,11 @@ class CacheError(Exception):
 def make_directory(path: Path) -> None:
     """The cache file's directory and the file itself, private whatever the umask: created
     0700 and 0600, or tightened to that if others could read them (``ism_tui.private_files``;
-    refused, with what to do, when they belong to another user). SQLite gives the WAL and
-    shared-memory files the database file's mode; ones left with another are tightened too."""
-    from ism_tui.private_files import NotPrivate, private_directory, private_file
+    refused, with what to do, when they belong to another user)."""
+    from ism_tui.private_files import NotPrivate, private_database
 
     try:
-        private_directory(path.parent, tighten=True)
-        private_file(path)
-        for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-            if companion.exists():
-                private_file(companion)
+        private_database(path)
     except NotPrivate as exc:
         raise CacheError(str(exc)) from exc
     except OSError as exc:

@@ -121,14 +121,10 @@ def trail_path(cache_path: Path) -> Path:
 def _make_private(path: Path) -> None:
     """The trail's directory and file (and SQLite's companions) 0700 and 0600 whatever the
     umask, tightened if others could read them (``ism_tui.private_files``)."""
-    from ism_tui.private_files import NotPrivate, private_directory, private_file
+    from ism_tui.private_files import NotPrivate, private_database
 
     try:
-        private_directory(path.parent, tighten=True)
-        private_file(path)
-        for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-            if companion.exists():
-                private_file(companion)
+        private_database(path)
     except NotPrivate as exc:
         raise TrailError(str(exc)) from exc
     except OSError as exc:
