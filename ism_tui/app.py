@@ -351,9 +351,11 @@ class ISMApp(App[None]):
         None when the trail cannot be written now: the next sync compares again)."""
         import sqlite3
 
+        from storage.trail import TrailError
+
         try:
             return self.trail.record_cache(self.services.cache)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, TrailError) as exc:
             self.call_from_thread(toast, self, f"The triage trail was not updated: {exc}",
                                   severity="warning")
             return None

@@ -116,3 +116,18 @@ def test_sync_records_what_changed_in_the_trail(tmp_path: Path,
                   lambda: "x", lambda: FROZEN_NOW)
     assert trail.store.mark(BILLING)["present"] == 0
     assert trail.store.mark("prepaid_balance_missing:ws-000001")["present"] == 1
+
+
+def test_a_broken_trail_is_refused_with_what_to_do_and_left_as_is(
+        config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from storage.trail import trail_path
+
+    path = trail_path(tmp_path / "cache" / "t.sqlite3")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    junk = b"not a database, " * 64
+    path.write_bytes(junk)
+    assert main(["--config", str(config), "tui", "--no-sync"]) == 3
+    said = capsys.readouterr().err
+    assert "is not a readable SQLite database" in said and "move it aside" in said
+    assert run(config, "list") == 3
+    assert path.read_bytes() == junk

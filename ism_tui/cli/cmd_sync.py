@@ -90,11 +90,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _record_in_trail(services: Any) -> None:
     """What the sync changed in the queue, in the lead's triage trail (``ism-tui triage``)."""
+    import sqlite3
+
     from storage.trail import TrailError
 
     try:
         changes = services.trail().record_cache(services.cache)
-    except TrailError as exc:
+    except (sqlite3.Error, TrailError) as exc:
         echo(f"ism-tui sync: the triage trail was not updated: {exc}", err=True)
         return
     if not changes.empty and not changes.baseline:
