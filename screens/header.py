@@ -41,4 +41,8 @@ class StatusHeader(Horizontal):
         self.query_one("#header-who", Static).update(text)
 
     def show_sync(self, text: str, style: str = "") -> None:
-        self.query_one("#header-sync", Static).update(Text(text, style=style))
+        """A sync's progress changes this cell once a page: the screen is laid out again only
+        when the cell's width changes, as a layout costs more than the rest of a repaint."""
+        cell = self.query_one("#header-sync", Static)
+        new = Text(text, style=style)
+        cell.update(new, layout=new.cell_len != cell.content_size.width)

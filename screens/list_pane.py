@@ -55,6 +55,7 @@ class ListPane(Vertical):
         self.describe = describe
         self.noun = noun
         self._debounce: Any = None
+        self._detail_due = False
 
     def compose(self) -> ComposeResult:
         # the filter box is mounted when first used (``filter_box``): hidden until then, an
@@ -74,6 +75,8 @@ class ListPane(Vertical):
 
     def on_resize(self) -> None:
         self.set_class(self.app.size.width >= WIDE, "wide")
+        if self.has_class("wide"):  # the detail's padding fits the pane's new height
+            self.call_after_refresh(self._show_current)
 
     def reload(self) -> None:
         self.table.reload()
@@ -140,18 +143,30 @@ class ListPane(Vertical):
             return
         self.query_one(".list-status", Static).update(Text(self.table.status_line(self.noun)),
                                                       layout=False)
-        if self.has_class("wide"):
-            self._show_detail(self.describe(event.row) if event.row else Text(""))
+        if self.has_class("wide") and not self._detail_due:
+            # drawn after the table's repaint, and once for however many keys came before
+            # it: a key held down moves the cursor faster than a detail per row could be drawn
+            self._detail_due = True
+            self.call_after_refresh(self._show_current)
+
+    def _show_current(self) -> None:
+        self._detail_due = False
+        row = self.table.current
+        self._show_detail(self.describe(row) if row else Text(""))
 
     def _show_detail(self, body: Text) -> None:
-        """The detail beside the table. The screen is laid out again (every widget on it) only
-        when the detail's height changes, which most cursor moves do not: a layout would
-        cost a keystroke more than the rest of its repaint."""
-        detail = self.query_one(".list-detail-body", Static)
+        """The detail beside the table. A layout of the screen (every widget on it, twice:
+        the new size lays it out again) costs a keystroke more than the rest of its repaint,
+        so the detail is at least as tall as its pane and the screen is laid out only when
+        the detail's height changes: from one detail taller than the pane to another."""
+        scroll = self.query_one(".list-detail", VerticalScroll)
+        detail = scroll.query_one(Static)
+        pane = scroll.scrollable_content_region.height
+        detail.styles.min_height = pane  # a layout only if the pane's height changed
         detail.update(body, layout=False)
         height = detail.get_content_height(detail.container_size, self.app.size,
                                            detail.content_size.width)
-        if height != detail.content_size.height:
+        if max(height, pane) != detail.content_size.height:
             detail.refresh(layout=True)
 
     @on(WindowTable.Selected)

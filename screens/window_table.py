@@ -100,8 +100,12 @@ class WindowTable(ScrollView, can_focus=True):
         self.exact = True
         self._cache: dict[int, RowDict] = {}
         self._cells: dict[int, list[tuple[str, Style | None]]] = {}  # shown text, by row
+        # painted rows, by row: (base style, width, strip). A cursor move that scrolls
+        # repaints every line, and all but one of them were painted a keystroke ago.
+        self._strips: dict[int, tuple[Style, int, Strip]] = {}
         self._counted = False
         self._select_when_counted = False
+        self._frame_styles: tuple[Style, Style] | None = None
         self.empty_text = "(no rows in the cache: press r to sync)"
 
     # ------------------------------------------------------------------ data
@@ -175,6 +179,7 @@ class WindowTable(ScrollView, can_focus=True):
     def _forget_rows(self) -> None:
         self._cache.clear()
         self._cells.clear()
+        self._strips.clear()
 
     def _row_cells(self, index: int, row: RowDict) -> list[tuple[str, Style | None]]:
         """Each column's text and style for ``row`` (computed once while it is cached)."""
@@ -198,6 +203,7 @@ class WindowTable(ScrollView, can_focus=True):
         """Repaint the current row after its dict was changed in place (without a reload,
         which could drop it from a filter the change no longer matches)."""
         self._cells.pop(self.cursor, None)
+        self._strips.pop(self.cursor, None)
         self.refresh(self.region_of_cursor())
 
     # ------------------------------------------------------------------ rendering
@@ -221,28 +227,53 @@ class WindowTable(ScrollView, can_focus=True):
             widths[-1] += spare
         return widths
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # ``rich_style`` walks every ancestor's styles: worked out once a repaint rather than
+        # once a line, as a cursor move that scrolls repaints every line
+        self._frame_styles = self._styles()
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame_styles = None
+
+    def _styles(self) -> tuple[Style, Style]:
+        """The base style of a row, and of the cursor's row."""
+        if self._frame_styles is not None:
+            return self._frame_styles
+        base = self.rich_style
+        return base, base + self.get_component_rich_style("window-table--cursor")
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         if y == 0:
             return self._header(width)
         index = self.scroll_offset.y + y - 1
         row = self.row_at(index)
+        base, cursor_base = self._styles()
         if row is None:
             if index == 0 and self._counted and self.total == 0:
                 empty = "  (no rows match the filter)" if self.filter_text else \
                     f"  {self.empty_text}"
                 return Strip([Segment(set_cell_size(empty, width), Style(dim=True))], width)
-            return Strip.blank(width, self.rich_style)
-        base = self.rich_style
+            return Strip.blank(width, base)
         if index == self.cursor:
-            base = base + self.get_component_rich_style("window-table--cursor")
+            base = cursor_base
+        painted = self._strips.get(index)
+        if painted is not None and painted[0] == base and painted[1] == width:
+            return painted[2]
         segments: list[Segment] = []
         cells = self._row_cells(index, row)
-        for (value, style), cell_width in zip(cells, self._widths(), strict=True):
-            cell_style = base + style if style else base
-            segments.append(Segment(set_cell_size(value, cell_width), cell_style))
+        widths = self._widths()
+        for (value, style), cell_width in zip(cells, widths, strict=True):
+            segments.append(Segment(set_cell_size(value, cell_width),
+                                    base + style if style else base))
             segments.append(Segment(" ", base))
-        return Strip(segments).crop(0, width).extend_cell_length(width, base)
+        if sum(widths) + len(widths) == width:  # the columns fill the width exactly
+            strip = Strip(segments, width)
+        else:
+            strip = Strip(segments).crop(0, width).extend_cell_length(width, base)
+        self._strips[index] = (base, width, strip)
+        return strip
 
     def _header(self, width: int) -> Strip:
         style = self.get_component_rich_style("window-table--header")

@@ -48,6 +48,34 @@ async def test_wide_terminal_shows_detail_beside_the_table(tmp_path, demo_world_
         assert "Playbook steps" in text and "33 blockers" in text
 
 
+async def test_wide_detail_scrolls_to_its_last_line_and_a_short_one_does_not(
+        tmp_path, demo_world_session):
+    """A detail taller than its pane scrolls to its last line (nothing is cut off), a short
+    one has nothing to scroll, including after the terminal shrinks."""
+    from textual.containers import VerticalScroll
+
+    app = make_app(make_services(tmp_path, demo_world_session))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause()
+        await pilot.press("4")
+        await until_shown(pilot, app, "workspaces · sort")
+        pane = app.query_one("#workspaces", ListPane)
+        detail = pane.query_one(".list-detail", VerticalScroll)
+        assert detail.max_scroll_y == 0  # short: padded to the pane, no scrollbar
+        await pilot.resize_terminal(120, 30)
+        await until(pilot, lambda: detail.scrollable_content_region.height < 30, "the resize")
+        await pilot.pause()
+        assert detail.max_scroll_y == 0
+        await pilot.press("1")  # the triage detail is longer than a 30-line pane
+        pane = app.query_one("#triage", ListPane)
+        detail = pane.query_one(".list-detail", VerticalScroll)
+        await until(pilot, lambda: detail.max_scroll_y > 0, "a detail taller than its pane")
+        last = str(pane.describe(pane.table.current)).split()[-1]  # its last word
+        assert last not in screen(app)
+        detail.scroll_end(animate=False)
+        await until_shown(pilot, app, last)
+
+
 async def test_accounts_filter_user_shows_role_mapping(tmp_path, demo_world_session):
     app = make_app(make_services(tmp_path, demo_world_session))
     async with app.run_test(size=(80, 24)) as pilot:
