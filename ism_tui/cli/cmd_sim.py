@@ -79,7 +79,7 @@ def _serve(args: argparse.Namespace, spec: object) -> int:
 
     from ism_tui.sim.faults import Faults, FaultSpec
     from ism_tui.sim.scenarios import DEMO_TOKENS, build_world
-    from ism_tui.sim.server import create_app
+    from ism_tui.sim.server import create_app, tcp_socket
     from ism_tui.sim.state import SimState
 
     assert isinstance(spec, FaultSpec)
@@ -88,8 +88,7 @@ def _serve(args: argparse.Namespace, spec: object) -> int:
     world = build_world(args.scenario, seed=args.seed, scale=args.scale)
     state = SimState(world, seed=args.seed)
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock = tcp_socket(family)
     try:
         sock.bind((args.host.strip("[]"), args.port))
     except OSError as exc:

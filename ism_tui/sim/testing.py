@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -86,15 +85,14 @@ def start_simulator(
     """Start serving in a background thread; return once it accepts connections."""
     import uvicorn
 
-    from ism_tui.sim.server import create_app
+    from ism_tui.sim.server import create_app, tcp_socket
 
     frozen = now if now is not None or world is None else world.now
     if world is None:
         world = build_world(scenario, now=now, seed=seed)
     state = SimState(world, SimClock(frozen), seed=seed)
     fault_state = Faults(faults)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock = tcp_socket()
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(
