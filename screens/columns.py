@@ -84,6 +84,8 @@ def _triage_state(row: RowDict) -> tuple[str, str]:
     mark = row.get("_mark") or {}
     if state == "new" and mark.get("reopened"):
         state = "reopened"
+    elif state == "new" and mark.get("woken_at"):  # its snooze ended early: it got worse
+        state = "woken"
     word, style = STATE_STYLE.get(state, (state, ""))
     return (f"{word} ✎" if mark.get("note") else word), style
 

@@ -43,4 +43,4 @@ STATUS_STYLE = {
 STATE_STYLE = {"new": ("● NEW", "bold cyan"), "seen": ("· seen", "dim"),
                "working": ("▶ WORK", "bold green"), "escalated": ("⇧ ESC", "bold magenta"),
                "waiting": ("… WAIT", "yellow"), "snoozed": ("z SNOOZE", "dim"),
-               "reopened": ("↻ REOPEN", "bold red")}
+               "reopened": ("↻ REOPEN", "bold red"), "woken": ("▲ WORSE", "bold yellow")}

@@ -33,7 +33,9 @@ KEYS: list[tuple[str, str, str]] = [
     ("Triage", "a / l", "actions / build logs of the blocker's invite or workspace"),
     ("Triage", "w x c z u n", "working, escalated, on the customer, snooze, seen, note"),
     ("Triage", "v / H", "what changed since your last session / handover report"),
-    ("Triage", "is:new is:mine", "is:working is:escalated is:waiting is:snoozed is:reopened"),
+    ("Triage", "is:new is:mine", "is:working is:escalated is:waiting is:reopened"),
+    ("Triage", "is:snoozed / is:all", "only the snoozed (hidden until their snooze ends) / "
+     "every blocker, snoozed too"),
     ("Workspaces, Invites", "a", "actions for the selected row (refused ones show why)"),
     ("Workspaces", "l", "build logs of the latest build"),
     ("Analytics", "p / c", "period / customer scope"),

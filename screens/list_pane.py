@@ -81,6 +81,10 @@ class ListPane(Vertical):
     def reload(self) -> None:
         self.table.reload()
 
+    def status_note(self) -> str:
+        """What the status line says after the count (nothing here; a pane may add)."""
+        return ""
+
     def _box(self) -> Input | None:
         return next(iter(self.query(Input)), None)
 
@@ -141,8 +145,8 @@ class ListPane(Vertical):
     def _highlighted(self, event: WindowTable.Highlighted) -> None:
         if isinstance(event, WindowTable.Selected):
             return
-        self.query_one(".list-status", Static).update(Text(self.table.status_line(self.noun)),
-                                                      layout=False)
+        status = self.table.status_line(self.noun, self.status_note())
+        self.query_one(".list-status", Static).update(Text(status), layout=False)
         if self.has_class("wide") and not self._detail_due:
             # drawn after the table's repaint, and once for however many keys came before
             # it: a key held down moves the cursor faster than a detail per row could be drawn

@@ -1,5 +1,7 @@
 """Triage tab: the blocker queue (severity, then age), the selected case in full, and export;
-the lead's trail on each blocker (state, ticket, note), set with one key each."""
+the lead's trail on each blocker (state, ticket, note), set with one key each. Snoozed blockers
+leave the queue until their snooze ends (``is:snoozed`` shows them); the status line counts
+them."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from textual.binding import Binding, BindingType
 
 from ism_tui.triage.export import escalating
 from ism_tui.triage.store import get_blocker, list_blockers, routed
-from ism_tui.triage.trail import FILTER_WORDS, Trail, TrailInputError, iso_min
+from ism_tui.triage.trail import FILTER_WORDS, Trail, TrailInputError, iso_min, shows_snoozed
 from screens.columns import BLOCKER_COLUMNS
 from screens.details import blocker_text, when
 from screens.flags import SEVERITY_STYLE, STATE_STYLE
@@ -23,6 +25,8 @@ from screens.triage_dialogs import AskFields, ChangesScreen
 from storage.dbapi import RowDict
 from storage.queries import BLOCKERS, Within
 from storage.triage_io import blocker_heads
+
+SNOOZE_CHECK = 30.0  # seconds between looks at whether a snooze has ended
 
 
 class TriagePane(ListPane):
@@ -48,15 +52,29 @@ class TriagePane(ListPane):
         source = ListingSource(engine, BLOCKERS, restrict=self._restrict,
                                annotate=trail.annotate)
         super().__init__(source, BLOCKER_COLUMNS, self._describe, "blockers", id="triage")
+        self._hidden = 0  # snoozed blockers the filter leaves out
+        self._snooze_ends: str | None = None  # when the first of them comes back
 
     def on_mount(self) -> None:
         super().on_mount()
         self.table.empty_text = "(no blockers in the cache; press r to sync if it is empty)"
+        self.set_interval(SNOOZE_CHECK, self._snooze_over)
 
     def _restrict(self, filter_text: str) -> tuple[str, Within | None]:
         words = filter_text.split()
+        snoozed = self.trail.snoozed()
+        self._hidden = 0 if shows_snoozed(words) else len(snoozed)
+        self._snooze_ends = str(snoozed[0]["snoozed_until"]) if snoozed else None
         rest = " ".join(w for w in words if w not in FILTER_WORDS)
-        return rest, self.trail.filter_ids(words)
+        return rest, self.trail.filter_ids(words, snoozed)
+
+    def status_note(self) -> str:
+        return f"{self._hidden} snoozed hidden (is:snoozed shows them)" if self._hidden else ""
+
+    def _snooze_over(self) -> None:
+        """A snooze that has ended brings its blocker back without waiting for a sync."""
+        if self._snooze_ends is not None and self._snooze_ends <= self.trail.now():
+            self.reload()
 
     # ------------------------------------------------------------------ detail
 
@@ -200,11 +218,13 @@ def trail_text(mark: RowDict | None, history: list[RowDict], lead: str) -> Text:
     out = Text()
     state = "new" if mark is None else str(mark["state"])
     recent = [e for e in history if e["kind"] != "appeared"][-3:]
-    if state in ("new", "seen") and not (mark and (mark["note"] or mark["reopened"])) \
-            and not recent:
+    if state in ("new", "seen") and not (mark and (mark["note"] or mark["reopened"]
+                                                   or mark["woken_at"])) and not recent:
         return out  # nothing the table's Triage column does not say already
-    word, style = STATE_STYLE.get("reopened" if mark and mark["reopened"] and state == "new"
-                                  else state, (state, ""))
+    shown = state
+    if mark is not None and state == "new":
+        shown = "reopened" if mark["reopened"] else "woken" if mark["woken_at"] else state
+    word, style = STATE_STYLE.get(shown, (state, ""))
     if mark is not None and mark["ticket"] and state == "escalated":
         word += f" · ticket {mark['ticket']} to {mark['ticket_where'] or '?'}"
     if mark is not None and state == "snoozed":
@@ -212,6 +232,9 @@ def trail_text(mark: RowDict | None, history: list[RowDict], lead: str) -> Text:
     if mark is not None and mark["lead"] and mark["lead"] != lead:
         word += f" (by {mark['lead']})"
     _line(out, "Triage", word, style)
+    if mark is not None and mark["woken_at"]:
+        _line(out, "Snooze", f"ended early {when(mark['woken_at'])}: its severity went up",
+              "yellow")
     if mark is not None and mark["note"]:
         _line(out, "Note", str(mark["note"]), "italic")
     if recent:

@@ -365,12 +365,15 @@ class WindowTable(ScrollView, can_focus=True):
         if 0 <= index < self.total:
             self.cursor = index
 
-    def status_line(self, noun: str) -> str:
+    def status_line(self, noun: str, note: str = "") -> str:
+        """Count, filter, sort and cursor; ``note`` (the pane's) follows the count."""
         sort = self.sort or self._default_sort() or ""
         arrow = "▼" if self.descending else "▲"
         shown = f"{self.total:,}{'' if self.exact else '+'} {noun}"
         if self.filter_text:
             shown += f" matching {plain(self.filter_text, 30)!r}"
+        if note:
+            shown += f" · {note}"
         return f"{shown} · sort {sort} {arrow} · row {min(self.cursor + 1, self.total):,}"
 
     def region_of_cursor(self) -> Region:

@@ -48,6 +48,27 @@ def test_set_note_and_list(config: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert mark["customer"] == "Kestrel Freight"  # what the lead needs once it is resolved
 
 
+def test_list_leaves_the_snoozed_out_unless_asked(config: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    snoozed, working = "role_not_mapped:usr-000083", "user_provisioning_failed:ws-000120"
+    assert run(config, "set", working, "working") == 0
+    assert run(config, "set", snoozed, "snoozed", "--until", "2099-01-01T09:00Z") == 0
+    capsys.readouterr()
+
+    def listed(*flags: str) -> tuple[list[str], int]:
+        assert run(config, "list", "--json", *flags) == 0
+        data = json.loads(capsys.readouterr().out)
+        return [m["blocker_id"] for m in data["marks"]], data["snoozed_hidden"]
+
+    assert listed() == ([working], 1)
+    assert sorted(listed("--snoozed")[0]) == sorted([working, snoozed])
+    assert sorted(listed("--all")[0]) == sorted([working, snoozed])
+    assert listed("--state", "snoozed") == ([snoozed], 0)
+    assert run(config, "list") == 0
+    out = capsys.readouterr().out
+    assert "1 snoozed hidden (--snoozed shows them)" in out and snoozed not in out
+
+
 def test_bad_input_is_refused_with_a_reason(config: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     assert run(config, "set", BILLING, "escalated") == 2
@@ -81,8 +102,13 @@ def test_report_writes_markdown_and_json_0600_secret_free(
     assert escalation["where"] == "ISM support (billing review)" and escalation["open"]
     waiting = {w["blocker_id"]: w["waiting_on"] for w in data["still_waiting"]}
     assert waiting["user_provisioning_failed:ws-000120"] == "the customer (Northwind Health)"
-    assert waiting["role_not_mapped:usr-000083"] == "snoozed until 2099-01-01T09:00Z"
+    assert "role_not_mapped:usr-000083" not in waiting  # snoozed: a section of its own
+    (snoozed,) = data["snoozed"]
+    assert (snoozed["blocker_id"], snoozed["until"]) == ("role_not_mapped:usr-000083",
+                                                         "2099-01-01T09:00:00.000000Z")
     assert "## Escalations" in body and "## Still waiting" in body
+    section = body.split("## Snoozed")[1].split("##")[0]
+    assert "2099-01-01T09:00Z" in section and "role_not_mapped:usr-000083" in section
     assert run(config, "report", "--json") == 0
     assert json.loads(capsys.readouterr().out)["escalations"][0]["ticket"].startswith(
         "https://desk.example/t/55")

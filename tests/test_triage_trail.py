@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import FROZEN_NOW, load_world_into_cache
 
-from ism_tui.triage.trail import Trail, TrailInputError, parse_until
+from ism_tui.triage.trail import Trail, TrailInputError, hidden_by_snooze, parse_until
 from storage.trail import SCHEMA_VERSION, TrailError, TrailStore, trail_path
 
 LEAD = "lead@ism.example"
@@ -123,6 +123,54 @@ def test_a_snooze_ends_and_the_blocker_reads_as_new_again(trail: Trail, clock: C
     assert trail.filter_ids(["is:snoozed"]) == ("IN", [])
     assert trail.filter_ids(["is:new"]) == ("NOT IN", [])
     assert parse_until("2026-11-25T09:00", FROZEN_NOW) == datetime(2026, 11, 25, 9, tzinfo=UTC)
+
+
+def test_a_snooze_hides_a_blocker_only_until_it_ends() -> None:
+    now = "2026-11-24T10:00:00.000000Z"
+    snoozed = {"state": "snoozed", "snoozed_until": "2026-11-24T12:00:00.000000Z"}
+    assert hidden_by_snooze(snoozed, now)
+    assert not hidden_by_snooze(snoozed, "2026-11-24T12:00:00.000000Z")  # it ends then
+    assert not hidden_by_snooze(snoozed, "2026-11-25T00:00:00.000000Z")
+    assert not hidden_by_snooze({"state": "working", "snoozed_until": None}, now)
+    assert not hidden_by_snooze(None, now)
+
+
+def test_the_snoozed_leave_every_filter_but_is_snoozed_and_is_all(trail: Trail,
+                                                                  clock: Clock) -> None:
+    a, b = head(1), head(2)
+    trail.set_state(a["blocker_id"], a, "snoozed", until="2h")
+    trail.set_state(b["blocker_id"], b, "working")
+    hidden = ("NOT IN", [a["blocker_id"]])
+    assert trail.filter_ids([]) == hidden and trail.filter_ids(["acme"]) == hidden
+    assert trail.filter_ids(["is:mine"]) == ("IN", [b["blocker_id"]])  # a is the lead's too
+    assert trail.filter_ids(["is:mine", "is:all"]) == ("IN", sorted([a["blocker_id"],
+                                                                     b["blocker_id"]]))
+    assert trail.filter_ids(["is:snoozed"]) == ("IN", [a["blocker_id"]])
+    assert trail.filter_ids(["is:all"]) == ("NOT IN", [])
+    clock.now += timedelta(hours=2)
+    assert trail.filter_ids([]) is None and trail.snoozed() == []
+
+
+def test_a_snoozed_blocker_that_gets_worse_or_comes_back_is_back_at_once(
+        trail: Trail, clock: Clock) -> None:
+    young = str((FROZEN_NOW - timedelta(hours=20)).isoformat())
+    rises, ages, returns = head(1), head(2, since=young), head(3)
+    trail.record_sync([rises, ages, returns])
+    for h in (rises, ages, returns):
+        trail.set_state(h["blocker_id"], h, "snoozed", until="1w")
+    clock.now += timedelta(hours=5)
+    trail.record_sync([{**rises, "severity": 3}, ages])  # ages: older than a day now
+    clock.now += timedelta(hours=1)
+    trail.record_sync([{**rises, "severity": 3}, ages, returns])
+    now = trail.now()
+    marks = {h["blocker_id"]: trail.store.mark(h["blocker_id"]) for h in (rises, ages, returns)}
+    assert [bid for bid, m in marks.items() if hidden_by_snooze(m, now)] == [ages["blocker_id"]]
+    risen = marks[rises["blocker_id"]]
+    assert risen is not None and risen["state"] == "new" and risen["woken_at"] is not None
+    back = marks[returns["blocker_id"]]
+    assert back is not None and back["state"] == "new" and back["reopened"] == 1
+    again = trail.set_state(rises["blocker_id"], rises, "snoozed", until="1d")
+    assert again["woken_at"] is None  # what the lead sets next is a fresh start
 
 
 def test_filter_words_select_by_state_and_lead(trail: Trail) -> None:

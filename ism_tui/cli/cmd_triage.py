@@ -31,8 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("text", metavar="TEXT")
     p = sub.add_parser("list", help="the trail of the blockers in the queue")
     p.add_argument("--state", choices=STATES, help="only blockers in this state")
+    p.add_argument("--snoozed", action="store_true",
+                   help="also the snoozed blockers (left out until their snooze ends, as in "
+                        "the Triage tab)")
     p.add_argument("--all", action="store_true",
-                   help="also the blockers the Console resolved since")
+                   help="also the snoozed blockers and those the Console resolved since")
     p.add_argument("--json", action="store_true", help="print as JSON")
     p = sub.add_parser("report", help="the handover: a session summary (Markdown and JSON)")
     p.add_argument("--since", metavar="T",
@@ -115,20 +118,26 @@ def _describe(mark: dict[str, Any]) -> str:
 def _list(services: Services, args: argparse.Namespace) -> int:
     import orjson
 
-    from ism_tui.triage.trail import effective_state
+    from ism_tui.triage.trail import effective_state, hidden_by_snooze
 
     trail = services.trail()
     now = trail.now()
     marks = trail.store.marks() if args.all else trail.store.marks("present = 1")
+    hidden = 0
+    if not (args.snoozed or args.all or args.state):  # a state: only that one's marks
+        shown = [m for m in marks if not hidden_by_snooze(m, now)]
+        hidden, marks = len(marks) - len(shown), shown
     for m in marks:
         m["shows_as"] = effective_state(m, now)
     if args.state:
         marks = [m for m in marks if m["shows_as"] == args.state]
     if args.json:
-        sys.stdout.buffer.write(orjson.dumps({"count": len(marks), "marks": marks},
-                                             option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.buffer.write(orjson.dumps(
+            {"count": len(marks), "snoozed_hidden": hidden, "marks": marks},
+            option=orjson.OPT_INDENT_2) + b"\n")
         return 0
-    echo(f"{len(marks)} blocker(s) in the triage trail")
+    note = f" · {hidden} snoozed hidden (--snoozed shows them)" if hidden else ""
+    echo(f"{len(marks)} blocker(s) in the triage trail{note}")
     for m in marks:
         where = "open" if m["present"] else "resolved"
         note = f"  note: {m['note'][:60]}" if m["note"] else ""

@@ -1,6 +1,6 @@
 """The handover at the end of a triage session: what the queue holds, what the lead did, what
-the Console resolved and who each open blocker waits on. Markdown (to paste) and JSON, secret-free
-like every export (``scrub_values``), written 0600."""
+the Console resolved, who each open blocker waits on and what is snoozed until when. Markdown
+(to paste) and JSON, secret-free like every export (``scrub_values``), written 0600."""
 
 from __future__ import annotations
 
@@ -23,8 +23,6 @@ def _waiting_on(mark: RowDict, state: str, lead: str) -> str:
         return f"the customer ({mark.get('customer') or mark.get('customer_id') or '?'})"
     if state == "escalated":
         return f"{mark.get('ticket_where') or 'the escalation'}, ticket {mark.get('ticket')}"
-    if state == "snoozed":
-        return f"snoozed until {iso_min(mark.get('snoozed_until'))}"
     return mark.get("lead") or lead
 
 
@@ -40,12 +38,16 @@ def build_report(trail: Trail, heads: list[RowDict], since: str | None,
     by_state: Counter[str] = Counter()
     by_case: dict[str, Counter[str]] = {}
     waiting: list[RowDict] = []
+    snoozed: list[RowDict] = []
     for bid, head in current.items():
         mark = marks.get(bid)
         state = effective_state(mark, now)
         by_state[state] += 1
         by_case.setdefault(str(head["case"]), Counter())[state] += 1
-        if mark is not None and state in ("working", "escalated", "waiting", "snoozed"):
+        if mark is not None and state == "snoozed":
+            snoozed.append({**_item({**head, **_lead_fields(mark)}),
+                            "until": mark["snoozed_until"], "by": mark["lead"]})
+        elif mark is not None and state in ("working", "escalated", "waiting"):
             waiting.append({**_item({**head, **_lead_fields(mark)}), "state": state,
                             "waiting_on": _waiting_on(mark, state, lead)})
     events = trail.store.events(since=since)
@@ -75,6 +77,7 @@ def build_report(trail: Trail, heads: list[RowDict], since: str | None,
         "escalations": sorted(escalations, key=lambda r: (not r["open"], r["blocker_id"])),
         "resolved_by_console": sorted(resolved, key=lambda r: r["resolved_at"] or ""),
         "still_waiting": sorted(waiting, key=lambda r: (r["state"], r["blocker_id"])),
+        "snoozed": sorted(snoozed, key=lambda r: (r["until"] or "", r["blocker_id"])),
     }
     return scrub_values(report)  # type: ignore[no-any-return]
 
@@ -128,6 +131,10 @@ def to_markdown(report: dict[str, Any]) -> str:
     out += _table(["on whom", "state", "customer", "case", "note", "blocker"],
                   [[w["waiting_on"], w["state"], w["customer"], w["case"], w["note"],
                     f"`{w['blocker_id']}`"] for w in report["still_waiting"]])
+    out += ["## Snoozed (out of the queue until then)", ""]
+    out += _table(["until", "by", "customer", "case", "note", "blocker"],
+                  [[iso_min(s["until"]), s["by"], s["customer"], s["case"], s["note"],
+                    f"`{s['blocker_id']}`"] for s in report["snoozed"]])
     out += ["## Resolved by the Console", ""]
     out += _table(["resolved", "customer", "case", "state before", "note", "blocker"],
                   [[iso_min(r["resolved_at"]), r["customer"], r["case"], r["state_before"],

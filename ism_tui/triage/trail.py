@@ -2,10 +2,12 @@
 
 States: ``new`` (not looked at; also a blocker whose snooze is over, or that came back after
 being resolved), ``seen``, ``working``, ``escalated`` (ticket reference and where),
-``waiting`` (on the customer), ``snoozed`` (until a time). What the lead types is scrubbed of
-secrets before it is stored, as every export is. After a sync, ``record_sync`` compares the
-blockers now in the cache with the trail's last-known set: which appeared, resolved, got worse
-(severity up, or older than the next of ``AGE_STEPS``) or came back (reopened, its notes kept).
+``waiting`` (on the customer), ``snoozed`` (until a time: out of the queue until then,
+``hidden_by_snooze``). What the lead types is scrubbed of secrets before it is stored, as every
+export is. After a sync, ``record_sync`` compares the blockers now in the cache with the trail's
+last-known set: which appeared, resolved, got worse (severity up, or older than the next of
+``AGE_STEPS``) or came back (reopened, its notes kept). A snoozed blocker whose severity went up
+or that came back is new again at once: the snooze was not meant to hide that.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ Clock = Callable[[], datetime]
 STATES = ("new", "seen", "working", "escalated", "waiting", "snoozed")
 AGE_STEPS = (timedelta(days=1), timedelta(days=3), timedelta(days=7))
 NOTE_CHARS = 2000
-FILTER_WORDS = ("is:new", *TRAIL_WORDS)
+SNOOZE_WORDS = ("is:snoozed", "is:all")  # the filter words that show what a snooze hides
+FILTER_WORDS = ("is:new", *SNOOZE_WORDS, *TRAIL_WORDS)
 _LAST_SYNC = "last_sync_at"
 _DURATION = re.compile(r"^(\d+)\s*([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -80,12 +83,24 @@ def iso_min(when: datetime | str | None) -> str:
     return when.astimezone(UTC).isoformat(timespec="minutes").replace("+00:00", "Z")
 
 
+def hidden_by_snooze(mark: RowDict | None, now: str) -> bool:
+    """Whether a snooze keeps this blocker out of the queue now: until the time it ends.
+    (``record_sync`` ends it sooner when the blocker gets worse or comes back.)"""
+    return (mark is not None and mark["state"] == "snoozed"
+            and (mark.get("snoozed_until") or "") > now)
+
+
+def shows_snoozed(words: Iterable[str]) -> bool:
+    """Whether a filter asks for the blockers a snooze hides."""
+    return any(w in SNOOZE_WORDS for w in words)
+
+
 def effective_state(mark: RowDict | None, now: str) -> str:
     """The state a mark shows now (a snooze that is over reads as new again)."""
     if mark is None:
         return "new"
     state = str(mark["state"])
-    if state == "snoozed" and (mark.get("snoozed_until") or "") <= now:
+    if state == "snoozed" and not hidden_by_snooze(mark, now):
         return "new"
     return state
 
@@ -164,7 +179,7 @@ class Trail:
         if state not in STATES:
             raise TrailInputError(f"unknown state {state!r}; states: {', '.join(STATES)}")
         changes: RowDict = {"state": state, "lead": self.lead(), "state_at": self.now(),
-                        "snoozed_until": None}
+                            "snoozed_until": None, "woken_at": None}
         detail: RowDict = {"state": state}
         if state == "escalated":
             ref = scrub(ticket or "", 200).strip()
@@ -252,6 +267,10 @@ class Trail:
                 elif worse := _worse(old, row, previous_at, at):
                     changes.worse.append({**row, "worse": worse})
                     event(row, "worse", **worse)
+                    # only a severity rise ends a snooze early: growing older is what the
+                    # lead chose to wait through
+                    if "severity" in worse and hidden_by_snooze(old, at):
+                        update.update(state="new", snoozed_until=None, woken_at=at)
                 if update:
                     updates.append({"blocker_id": row["blocker_id"], **update})
             listed = {row["blocker_id"] for row in heads}
@@ -269,26 +288,36 @@ class Trail:
 
     # ------------------------------------------------------------------ reads
 
-    def filter_ids(self, words: Iterable[str]) -> tuple[str, list[str]] | None:
-        """The blocker ids the trail's filter words select, as (``IN`` or ``NOT IN``, ids) for
-        ``storage.queries.Listing`` (None when no trail word is given). Words combine as AND,
-        like every filter word."""
-        chosen = [w for w in words if w in FILTER_WORDS]
-        if not chosen:
-            return None
+    def snoozed(self) -> list[RowDict]:
+        """The marks of the blockers in the queue a snooze hides now, the soonest to end
+        first."""
         now = self.now()
+        marks = self.store.marks("present = 1 AND state = 'snoozed'")
+        return sorted((m for m in marks if hidden_by_snooze(m, now)),
+                      key=lambda m: str(m["snoozed_until"]))
+
+    def filter_ids(self, words: Iterable[str], snoozed: list[RowDict] | None = None
+                   ) -> tuple[str, list[str]] | None:
+        """The blocker ids the trail's filter words select, as (``IN`` or ``NOT IN``, ids) for
+        ``storage.queries.Listing`` (None when they leave every blocker in). Words combine as
+        AND, like every filter word; the snoozed blockers are left out unless a word of
+        ``SNOOZE_WORDS`` asks for them. ``snoozed``: ``self.snoozed()``, if already read."""
+        chosen = [w for w in words if w in FILTER_WORDS]
+        now = self.now()
+        hidden = {m["blocker_id"] for m in (self.snoozed() if snoozed is None else snoozed)}
         include: set[str] | None = None
         for word in chosen:
-            if word == "is:new":
+            if word in ("is:new", "is:all"):
                 continue
-            ids = set(self.store.ids(*word_condition(word, self.lead(), now)))
+            ids = hidden if word == "is:snoozed" else set(
+                self.store.ids(*word_condition(word, self.lead(), now)))
             include = ids if include is None else include & ids
-        if "is:new" not in chosen:
-            return "IN", sorted(include or ())
-        handled = set(self.store.ids(*word_condition("is:handled", self.lead(), now)))
-        if include is None:
-            return "NOT IN", sorted(handled)
-        return "IN", sorted(include - handled)
+        exclude = set() if shows_snoozed(chosen) else hidden
+        if "is:new" in chosen:
+            exclude |= set(self.store.ids(*word_condition("is:handled", self.lead(), now)))
+        if include is not None:
+            return "IN", sorted(include - exclude)
+        return ("NOT IN", sorted(exclude)) if exclude or chosen else None
 
     def annotate(self, rows: list[RowDict]) -> None:
         """Each table row gets its mark (``_mark``) and the state it shows now (``_state``)."""
