@@ -46,17 +46,14 @@ async def test_state_keys_set_the_trail_and_it_is_kept(tmp_path, demo_world_sess
         await pilot.pause()
         await pilot.press("ctrl+a", "ctrl+k", *"2h", "enter")
         await pilot.pause()
-        await pilot.press("down", "n")
+        await pilot.press("n")  # the snoozed row left: the cursor is on the next one
         await pilot.pause()
         await pilot.press(*"asked Grace; password=hunter2", "enter")
         await pilot.pause()
         text = screen(app)
         assert "… WAIT" in row_line(text, "target_unavailable")
-        assert "z SNOOZE" in row_line(text, "sso_incomplete")
+        assert "sso_incomplete" not in text
         assert "· seen ✎" in row_line(text, "prepaid_balance")  # a note: it was looked at
-        await pilot.press("up", "u")
-        await pilot.pause()
-        assert "· seen" in row_line(screen(app), "sso_incomplete")
     services.close()
     store = TrailStore(trail_path(services.cache.path))  # what another process reads
     marks = {m["blocker_id"]: m for m in store.marks()}
@@ -69,6 +66,74 @@ async def test_state_keys_set_the_trail_and_it_is_kept(tmp_path, demo_world_sess
     note = marks["prepaid_balance_missing:ws-000124"]["note"]
     assert note.startswith("asked Grace") and "hunter2" not in note
     store.close()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = FROZEN_NOW
+
+    def __call__(self) -> Any:
+        return self.now
+
+
+def ids(pane: TriagePane) -> list[str]:
+    return [pane.table.row_at(i)["id"] for i in range(pane.table.total)]
+
+
+async def test_a_snoozed_blocker_leaves_the_queue_until_its_snooze_ends(tmp_path,
+                                                                       demo_world_session):
+    from datetime import timedelta
+
+    from ism_tui.app import ISMApp
+    from storage.triage_io import blocker_heads
+
+    services = make_services(tmp_path, demo_world_session)
+    clock = Clock()
+    heads = blocker_heads(services.cache)
+    services.trail(clock).record_sync(heads)  # the trail's first look, before the session
+    app = ISMApp(services, clock=clock, sync_on_start=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        pane = app.query_one(TriagePane)
+        queue = ids(pane)
+        first = queue[0]
+        await pilot.press("z", "ctrl+a", "ctrl+k", *"2h", "enter")
+        await pilot.pause()
+        assert ids(pane) == queue[1:]
+        text = screen(app)
+        assert f"{len(queue) - 1} blockers · 1 snoozed hidden (is:snoozed shows them)" in text
+        await pilot.press("slash", *"is:snoozed", "enter")
+        await pilot.pause()
+        assert ids(pane) == [first]
+        assert "z SNOOZE" in screen(app) and "snoozed hidden" not in screen(app)
+        await pane.show_filter("is:all")
+        await pilot.pause()
+        assert ids(pane) == queue
+        await pane.show_filter("")
+        await pilot.pause()
+        clock.now += timedelta(hours=2)  # the snooze is over: back without a sync
+        pane._snooze_over()
+        await pilot.pause()
+        assert ids(pane) == queue and "snoozed hidden" not in screen(app)
+        assert "● NEW" in row_line(screen(app), pane.table.row_at(0)["summary"][:20])
+
+        # snoozed again, then a sync finds its severity went up: back at once, marked
+        await pilot.press("z", "ctrl+a", "ctrl+k", *"1w", "enter")
+        await pilot.pause()
+        second = ids(pane)[0]
+        await pilot.press("z", "ctrl+a", "ctrl+k", *"1w", "enter")
+        await pilot.pause()
+        assert first not in ids(pane) and second not in ids(pane)
+        clock.now += timedelta(minutes=5)
+        app.trail.record_sync([{**h, "severity": h["severity"] + 1} if h["blocker_id"] == first
+                               else h for h in heads])
+        pane.reload()
+        await pilot.pause()
+        assert first in ids(pane) and second not in ids(pane)
+        assert "1 snoozed hidden" in screen(app)
+        summary = next(h["summary"] for h in heads if h["blocker_id"] == first)
+        assert "▲ WORSE" in row_line(screen(app), summary[:20])
+    services.close()
 
 
 async def test_filter_words_of_the_trail(tmp_path, demo_world_session):
