@@ -6,7 +6,7 @@ from typing import Any
 
 from ism_tui.known_values import marked
 from ism_tui.triage.readiness import readiness_word
-from screens.flags import FLAG_WIDTH, SEVERITY_STYLE, STATE_STYLE, STATUS_STYLE, flag_for
+from screens.flags import FLAG_WIDTH, SEVERITY_STYLE, STATUS_STYLE, flag_for, state_style
 from screens.window_table import Column
 from storage.dbapi import RowDict
 
@@ -82,11 +82,7 @@ def _severity(row: RowDict) -> tuple[str, str]:
 def _triage_state(row: RowDict) -> tuple[str, str]:
     state = str(row.get("_state") or "new")
     mark = row.get("_mark") or {}
-    if state == "new" and mark.get("reopened"):
-        state = "reopened"
-    elif state == "new" and mark.get("woken_at"):  # its snooze ended early: it got worse
-        state = "woken"
-    word, style = STATE_STYLE.get(state, (state, ""))
+    word, style = state_style(state, mark)
     return (f"{word} ✎" if mark.get("note") else word), style
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ism_tui.triage.playbook import CREATE_BLOCKER_CASES
 
 FLAG_WIDTH = 10
@@ -44,3 +46,11 @@ STATE_STYLE = {"new": ("● NEW", "bold cyan"), "seen": ("· seen", "dim"),
                "working": ("▶ WORK", "bold green"), "escalated": ("⇧ ESC", "bold magenta"),
                "waiting": ("… WAIT", "yellow"), "snoozed": ("z SNOOZE", "dim"),
                "reopened": ("↻ REOPEN", "bold red"), "woken": ("▲ WORSE", "bold yellow")}
+
+
+def state_style(state: str, mark: dict[str, Any] | None) -> tuple[str, str]:
+    """``STATE_STYLE`` of the state a blocker shows: a new one says if it came back after
+    being resolved, or if a severity rise ended its snooze."""
+    if state == "new" and mark:
+        state = "reopened" if mark.get("reopened") else "woken" if mark.get("woken_at") else state
+    return STATE_STYLE.get(state, (state, ""))

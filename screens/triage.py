@@ -17,7 +17,7 @@ from ism_tui.triage.store import get_blocker, list_blockers, routed
 from ism_tui.triage.trail import FILTER_WORDS, Trail, TrailInputError, iso_min, shows_snoozed
 from screens.columns import BLOCKER_COLUMNS
 from screens.details import blocker_text, when
-from screens.flags import SEVERITY_STYLE, STATE_STYLE
+from screens.flags import SEVERITY_STYLE, STATE_STYLE, state_style
 from screens.list_pane import ListPane
 from screens.literal import plain, toast
 from screens.sources import ListingSource
@@ -221,10 +221,7 @@ def trail_text(mark: RowDict | None, history: list[RowDict], lead: str) -> Text:
     if state in ("new", "seen") and not (mark and (mark["note"] or mark["reopened"]
                                                    or mark["woken_at"])) and not recent:
         return out  # nothing the table's Triage column does not say already
-    shown = state
-    if mark is not None and state == "new":
-        shown = "reopened" if mark["reopened"] else "woken" if mark["woken_at"] else state
-    word, style = STATE_STYLE.get(shown, (state, ""))
+    word, style = state_style(state, mark)
     if mark is not None and mark["ticket"] and state == "escalated":
         word += f" · ticket {mark['ticket']} to {mark['ticket_where'] or '?'}"
     if mark is not None and state == "snoozed":

@@ -85,7 +85,7 @@ def iso_min(when: datetime | str | None) -> str:
 
 def hidden_by_snooze(mark: RowDict | None, now: str) -> bool:
     """Whether a snooze keeps this blocker out of the queue now: until the time it ends.
-    (``record_sync`` ends it sooner when the blocker gets worse or comes back.)"""
+    (``record_sync`` ends it sooner when its severity goes up or it comes back.)"""
     return (mark is not None and mark["state"] == "snoozed"
             and (mark.get("snoozed_until") or "") > now)
 
