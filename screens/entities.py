@@ -71,10 +71,9 @@ VIEWS = (("c", "customers"), ("u", "users"), ("t", "templates"))
 class AccountsPane(Vertical):
     """Customers (``c``), users (``u``) and template aliases (``t``) in one tab."""
 
+    # not in the footer: the switch line above the listing shows them
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "show('customers')", "Customers"),
-        Binding("u", "show('users')", "Users"),
-        Binding("t", "show('templates')", "Templates"),
+        Binding(key, f"show('{name}')", name.capitalize(), show=False) for key, name in VIEWS
     ]
 
     def __init__(self, engine: Any) -> None:
@@ -134,7 +133,8 @@ class WorkspacesPane(ListPane):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "actions", "Actions"),
         Binding("l", "logs", "Logs"),
-        ESCALATE,
+        # in ``?`` help and the palette: with it the footer overflows 80 columns
+        Binding("e", "escalate", "Escalate", show=False),
     ]
 
     def __init__(self, engine: Any) -> None:

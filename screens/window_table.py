@@ -63,7 +63,8 @@ class WindowTable(ScrollView, can_focus=True):
         Binding("home", "jump(0)", "Top", show=False),
         Binding("end", "jump(-1)", "Bottom", show=False),
         Binding("enter", "select", "Open", show=True),
-        Binding("s", "cycle_sort", "Sort"),
+        # in ``?`` help and the palette; the footer keeps the keys an 80-column line can hold
+        Binding("s", "cycle_sort", "Sort", show=False),
         Binding("S", "flip_sort", "Reverse", show=False),
     ]
 
