@@ -454,8 +454,8 @@ class ISMApp(App[None]):
         if kind == "customer":
             blockers = escalating(routed(self.services.cache, blockers))
             if not blockers:
-                self.notify("Nothing of this customer escalates: see who acts next.",
-                            severity="information")
+                toast(self, "Nothing of this customer escalates: see who acts next.",
+                      severity="information")
                 return
         self.export_escalation(blockers, f"escalation-{kind}-{subject_id}")
 

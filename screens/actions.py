@@ -94,7 +94,8 @@ class ConfirmAction(ModalScreen[str | None]):
             body.append("\nThe workspace and its storage are removed by the Console. "
                         "This cannot be undone.\n", "bold red")
         with Vertical(classes="dialog") as box:
-            box.border_title = f"Confirm: {label(plan.action, plan.subject.row.get('status'))}"
+            box.border_title = literal(
+                f"Confirm: {label(plan.action, plan.subject.row.get('status'))}")
             yield Static(body, markup=False)
             if plan.requires_typed_name:
                 yield Static(literal(plan.prompt, 200))

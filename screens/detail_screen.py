@@ -29,7 +29,7 @@ class DetailScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
-            scroll.border_title = f"{self.noun} detail (esc closes)"
+            scroll.border_title = Text(f"{self.noun} detail (esc closes)")
             yield Static(self.body, markup=False)
         yield Footer()
 

@@ -197,7 +197,7 @@ class TriagePane(ListPane):
         """The action menu of the selected blocker's subject (an invite or a workspace)."""
         row = self.table.current
         if row is None or row.get("subject_type") not in ("invite", "workspace"):
-            self.app.notify("No action applies here: see who acts next.", severity="warning")
+            toast(self.app, "No action applies here: see who acts next.", severity="warning")
             return
         self.app.open_actions(row["subject_type"], row["subject_id"])  # type: ignore[attr-defined]
 
