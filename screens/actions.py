@@ -98,7 +98,9 @@ class ConfirmAction(ModalScreen[str | None]):
                 f"Confirm: {label(plan.action, plan.subject.row.get('status'))}")
             yield Static(body, markup=False)
             if plan.requires_typed_name:
-                yield Static(literal(plan.prompt, 200))
+                # made of scrubbed parts; scrubbing it again (``plain``) can eat the ")" after
+                # a redacted value
+                yield Static(Text(plan.prompt), markup=False)
                 yield Input(placeholder=plain(plan.confirm_text, 60), id="confirm-name")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Confirm", id="confirm",
@@ -119,7 +121,7 @@ class ConfirmAction(ModalScreen[str | None]):
     def _try_confirm(self) -> None:
         typed = self._typed()
         if not self.plan.confirmation_matches(typed):
-            toast(self.app, f"Type the workspace name exactly: {self.plan.confirm_text}",
+            toast(self.app, "That does not match: type it as the dialog shows it.",
                   severity="warning")
             return
         self.dismiss(typed)

@@ -221,6 +221,18 @@ def test_delete_needs_the_typed_name(service, client, demo_engine) -> None:
     assert client.calls[0][0] == "create_build"
 
 
+def test_a_name_shown_redacted_confirms_as_shown_or_by_id(service) -> None:
+    plan = service.plan("delete", STOPPED_WS)
+    assert "or its id" not in plan.prompt and not plan.confirmation_matches(STOPPED_WS)
+    plan.subject.row["name"] = "ci user:hunter2@box token=s3cretvalue"
+    shown = "ci box token=[redacted]"
+    assert plan.confirm_text == shown
+    assert plan.prompt == (f"Type the workspace name as shown ({shown}), or its id "
+                           f"({STOPPED_WS}), to confirm the delete")
+    assert all(plan.confirmation_matches(t) for t in (shown, STOPPED_WS, f" {STOPPED_WS} "))
+    assert not any(plan.confirmation_matches(t) for t in ("ci box", "ws-000045", "", None))
+
+
 def test_cancel_at_confirmation_is_audited_without_a_call(service, client, demo_engine) -> None:
     plan = service.plan("stop", RUNNING_WS)
     out = service.cancel(plan)

@@ -90,6 +90,32 @@ async def test_delete_needs_the_typed_name_and_cancel_is_audited(tmp_path, sim):
     assert row is None or row["status"] in ("deleting", "deleted")
 
 
+async def test_delete_of_a_name_shown_redacted_confirms_as_shown(tmp_path, sim):
+    ws = _find(sim.world, "workspaces", status="stopped")
+    ws["name"] = "ci user:hunter2@box token=s3cretvalue"
+    shown = "ci box token=[redacted]"
+    services = make_services(tmp_path, sim.world, url=sim.base_url)
+    app = make_app(services)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        menu = await _open_menu(pilot, app, "4", ws["id"])
+        await _choose(pilot, menu, "delete")
+        assert isinstance(app.screen, ConfirmAction)
+        text = await until_shown(pilot, app, f"as shown ({shown}), or its id ({ws['id']})")
+        await pilot.press(*"ci box", "enter")  # what is shown, cut short: refused
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmAction)
+        await pilot.press(*" token=[redacted]", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        messages = [str(n.message) for n in app._notifications]
+    assert [e.result for e in list_audit(services.engine, action="delete")] == [
+        "succeeded", "confirmed"]  # newest first; the refused text was not an attempt
+    row = workspace_detail(services.engine, ws["id"])
+    assert row is None or row["status"] in ("deleting", "deleted")
+    assert not any(secret in t for t in [text, *messages] for secret in ("hunter2", "s3cret"))
+
+
 async def test_refused_action_shows_reason_and_is_audited(tmp_path, sim):
     ws = _find(sim.world, "workspaces", status="running")
     services = make_services(tmp_path, sim.world, url=sim.base_url, token="demo-member")

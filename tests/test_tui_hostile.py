@@ -153,9 +153,9 @@ async def test_actions_menu_confirm_toast_and_audit(tmp_path, hostile_world):
         await settled(pilot, app)
         assert isinstance(app.screen, ConfirmAction)
         shows(app, "img[/]pipe [@click=app.quit]Q[/]", "North[/]wind [b]x[/b]")
-        await pilot.press(*"wrong", "enter")  # a toast repeats the name to type
+        await pilot.press(*"wrong", "enter")  # refused, and the toast says so
         await settled(pilot, app)
-        shows(app, "Type the workspace name exactly: img[/]pipe")
+        shows(app, "That does not match: type it as the dialog shows it.")
         await pilot.press("escape")  # cancelled: the audit trail records it, by name
         await settled(pilot, app)
         await pilot.press("A")

@@ -36,6 +36,8 @@ from ism_tui.actions.policy import (
 )
 from ism_tui.actions.targets import Subject, TargetError, load_subject, resolve
 from ism_tui.api import models as m
+from ism_tui.redact import scrub
+from ism_tui.text import one_line
 from ism_tui.triage.store import blockers_for, recompute_blockers, retry_blockers
 from storage.audit import AuditEntry, record
 from storage.db import get_meta
@@ -83,17 +85,36 @@ class ActionPlan:
 
     @property
     def confirm_text(self) -> str:
-        """What must be typed to confirm (the workspace name for a delete), else ``""``."""
-        return self.subject.name if self.requires_typed_name else ""
+        """What to type to confirm (a delete: the workspace name as shown), else ``""``."""
+        return _shown(self.subject.name) if self.requires_typed_name else ""
+
+    @property
+    def _name_hidden(self) -> bool:
+        """What is shown of the name (secrets and control characters removed) is not the name
+        itself, so the operator cannot type the name: the id is accepted too."""
+        return self.confirm_text != self.subject.name
 
     @property
     def prompt(self) -> str:
-        if self.requires_typed_name:
-            return f"Type the workspace name ({self.confirm_text}) to confirm the delete"
-        return f"{self.description}?"
+        if not self.requires_typed_name:
+            return f"{self.description}?"
+        if self._name_hidden:
+            return (f"Type the workspace name as shown ({self.confirm_text}), or its id "
+                    f"({_shown(self.subject.id)}), to confirm the delete")
+        return f"Type the workspace name ({self.confirm_text}) to confirm the delete"
 
     def confirmation_matches(self, typed: str | None) -> bool:
-        return not self.requires_typed_name or (typed or "").strip() == self.confirm_text
+        if not self.requires_typed_name:
+            return True
+        accepted = {self.subject.name, self.confirm_text}
+        if self._name_hidden:
+            accepted |= {self.subject.id, _shown(self.subject.id)}
+        return (typed or "").strip() in accepted
+
+
+def _shown(value: str) -> str:
+    """``value`` as the screens show it (``screens.literal.plain``): no secrets, one line."""
+    return one_line(scrub(value))
 
 
 @dataclass(frozen=True)
