@@ -14,6 +14,7 @@ from ism_tui.known_values import marked
 from ism_tui.triage.model import Blocker
 from ism_tui.triage.playbook import CREATE_BLOCKER_CASES
 from ism_tui.triage.readiness import CUSTOMER_WIDE
+from ism_tui.triage.rules import readiness_fact
 from ism_tui.triage.store import blockers_for, list_blockers, routed
 from ism_tui.triage.urls import check_launch_url
 from screens.flags import SEVERITY_STYLE, STATUS_STYLE
@@ -106,18 +107,24 @@ def customer_text(engine: Engine, customer_id: str) -> Text:
 
 
 def _readiness(out: Text, blockers: list[Blocker]) -> None:
-    """Whether the customer can create workspaces now (what would refuse a create)."""
-    found = [b for b in blockers if b.subject_type in ("customer", "user")
-             and b.case in CREATE_BLOCKER_CASES]
+    """Whether the customer can create workspaces now (what would refuse a create): its
+    readiness blockers, also those folded into a create blocker the Console reported."""
+    found: dict[str, Blocker] = {}
+    for b in blockers:
+        if b.case in CREATE_BLOCKER_CASES and (b.folds or b.subject_type != "workspace"):
+            found.setdefault(b.folds or b.id, b)
     out.append("\nCreate readiness\n", "bold underline")
     if not found:
         out.append("  ✔ ready to create\n", "green")
         return
-    for b in found:
-        wide = b.subject_type == "customer" and b.case in CUSTOMER_WIDE
-        out.append("  ✖ blocked: " if wide else "  ⚠ limited: ",
-                   "bold red" if wide else "bold yellow")
-        out.append(plain(b.escalation.get("blocker_message") or b.summary) + "\n")
+    facts = []
+    for key, b in found.items():
+        message, since = readiness_fact(b)
+        facts.append((b.case not in CUSTOMER_WIDE, since or "9999", key, message))
+    for limited, _, _, message in sorted(facts):  # what blocks every create first, oldest first
+        out.append("  ⚠ limited: " if limited else "  ✖ blocked: ",
+                   "bold yellow" if limited else "bold red")
+        out.append(plain(message) + "\n")
 
 
 def _by_customer(engine: Engine, customer_id: str) -> list[Blocker]:
@@ -213,8 +220,9 @@ def blocker_text(b: Blocker) -> Text:
     for e in b.evidence:
         out.append(f"  {e.field} = ", "dim")
         out.append(plain(e.value, 300))
-        if e.since:
-            out.append(f"  (since {when(e.since)})", "dim")
+        since = when(e.since)
+        if since and since not in e.value:  # not a time the value says already
+            out.append(f"  (since {since})", "dim")
         out.append("\n")
     out.append("\nPlaybook steps\n", "bold underline")
     for n, step in enumerate(b.steps, 1):

@@ -14,6 +14,7 @@ import orjson
 
 from storage.db import Cache, reading
 from storage.dbapi import RowDict, dict_rows
+from storage.triage_io import CREATE_CASES, FOLDED_USER
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -63,8 +64,11 @@ class Listing:
                 clauses.append(f"{self.key} IN (SELECT customer_id FROM blockers)")
             else:
                 params["blocked_type"] = self.subject_type
-                clauses.append(f"{self.key} IN (SELECT subject_id FROM blockers "
-                               "WHERE subject_type = :blocked_type)")
+                folded = (f" OR {self.key} IN (SELECT {FOLDED_USER} FROM blockers WHERE "
+                          "\"case\" = 'user_provisioning_failed')"
+                          if self.subject_type == "user" else "")
+                clauses.append(f"({self.key} IN (SELECT subject_id FROM blockers "
+                               f"WHERE subject_type = :blocked_type){folded})")
         for i, word in enumerate(words[:5]):
             like = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params[f"f{i}"] = f"%{like}%"
@@ -143,11 +147,16 @@ def _cases(db: Any, subject_type: str, ids: list[str],
     params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(ids)}
     params["t"] = subject_type
     column = "customer_id" if by == "customer_id" else "subject_id"
-    typed = "" if by == "customer_id" else "subject_type = :t AND "
+    where = f"{column} IN ({marks})" if by == "customer_id" else \
+        f"subject_type = :t AND {column} IN ({marks})"
+    if subject_type == "user":  # and the create blockers that fold a user's own
+        column = f"coalesce({FOLDED_USER}, subject_id)"
+        where = (f"({where}) OR (\"case\" = 'user_provisioning_failed' "
+                 f"AND {FOLDED_USER} IN ({marks}))")
     out: dict[str, list[str]] = {}
     for sid, case in db.execute(
-            f'SELECT {column}, "case" FROM blockers WHERE {typed}{column} IN '
-            f"({marks}) ORDER BY severity DESC", params):
+            f'SELECT {column}, "case" FROM blockers WHERE {where} ORDER BY severity DESC',
+            params):
         out.setdefault(sid, []).append(case)
     return out
 
@@ -188,10 +197,10 @@ CUSTOMERS = Listing(
     "SELECT c.id, c.name, c.billing_approval, c.prepaid_seconds_left, c.ai_credit_left, "
     "c.sso_state, (SELECT count(*) FROM blockers b WHERE b.customer_id = c.id) AS blockers, "
     # create readiness: the customer's and its users' create blockers, found before any create
+    # (or folded into the one the Console reported on a create)
     "(SELECT group_concat(b.\"case\") FROM blockers b WHERE b.customer_id = c.id AND "
-    "b.subject_type IN ('customer', 'user') AND b.\"case\" IN ('billing_approval_missing', "
-    "'prepaid_balance_missing', 'ai_credit_missing', 'sso_incomplete', 'target_unavailable', "
-    "'template_alias_unavailable', 'user_provisioning_failed')) AS not_ready "
+    f"b.\"case\" IN ({CREATE_CASES}) AND (b.subject_type IN ('customer', 'user') "
+    "OR json_extract(b.payload, '$.folds') IS NOT NULL)) AS not_ready "
     "FROM customers c",
     ("c.name", "c.id", "c.domain"),
     {"name": "c.name", "billing": "c.billing_approval", "sso": "c.sso_state",

@@ -16,6 +16,15 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
 TAIL_LINES = 8
+# The create blocker cases (``triage.playbook.CREATE_BLOCKER_CASES``), as an SQL list.
+CREATE_CASES = ("'billing_approval_missing', 'prepaid_balance_missing', 'ai_credit_missing', "
+                "'sso_incomplete', 'target_unavailable', 'template_alias_unavailable', "
+                "'user_provisioning_failed'")
+# The user whose failed provisioning a create blocker folds (``Blocker.folds``), or NULL: the
+# user's flag stays when the Console's report stands for the user's own readiness blocker.
+FOLDED_USER = ("(CASE WHEN \"case\" = 'user_provisioning_failed' AND subject_type = 'workspace' "
+               "THEN substr(json_extract(payload, '$.folds'), "
+               "length('user_provisioning_failed:') + 1) END)")
 
 
 def _text(sql: str) -> Any:
@@ -58,6 +67,8 @@ class Scope:
     analytics: bool = False
     analytics_customers: set[str] | None = None  # None: every customer's analytics
     audit: bool = False  # audit events changed: re-check members refused Analytics
+    # The customers whose create readiness is re-checked (``find_readiness``), once found.
+    readiness: set[str] | None = None
 
     @property
     def empty(self) -> bool:
@@ -68,14 +79,43 @@ class Scope:
         out = {k: orjson.dumps(sorted(getattr(self, k))).decode()
                for k in ("users", "invites", "workspaces", "customers")}
         out["analytics_customers"] = orjson.dumps(sorted(self.analytics_customers or ())).decode()
+        out["readiness"] = orjson.dumps(sorted(self.readiness or ())).decode()
         return out
 
+    def find_readiness(self, db: sqlite3.Connection) -> set[str]:
+        """The customers whose create readiness may have moved, or whose create blockers the
+        Console reported fold readiness blockers differently: it changed, one of its
+        workspaces did (the aliases it uses, its create blockers) or one of its users (their
+        provisioning)."""
+        if self.readiness is None:
+            self.readiness = {r[0] for r in db.execute(
+                "SELECT id FROM customers WHERE id IN (SELECT value FROM json_each(:customers)) "
+                "OR id IN (SELECT customer_id FROM workspaces "
+                "WHERE id IN (SELECT value FROM json_each(:workspaces))) "
+                "OR id IN (SELECT customer_id FROM users "
+                "WHERE id IN (SELECT value FROM json_each(:users)))", self.params())}
+        return self.readiness
+
     def readiness_filter(self, column: str) -> str:
-        """SQL condition: ``column`` is a customer whose create readiness may have moved (it
-        changed, or one of its workspaces did: the aliases it uses)."""
-        return (f"({column} IN (SELECT value FROM json_each(:customers)) OR {column} IN "
-                "(SELECT customer_id FROM workspaces "
-                "WHERE id IN (SELECT value FROM json_each(:workspaces))))")
+        """SQL condition: ``column`` is one of the customers of ``find_readiness`` (a list
+        that is read once: an OR of its conditions would scan a customer's rows once each)."""
+        return f"{column} IN (SELECT value FROM json_each(:readiness))"
+
+    def user_filter(self, id_col: str = "id", customer_col: str = "customer_id") -> str:
+        """SQL condition: a user in scope, or one whose provisioning failed of a customer whose
+        readiness is re-checked (``readiness_filter``)."""
+        return (f"({self.subject_filter('user', id_col, customer_col)} OR {id_col} IN "
+                "(SELECT id FROM users WHERE provisioning_state = 'failed' AND "
+                f"{self.readiness_filter('customer_id')}))")
+
+    def workspace_filter(self, id_col: str = "id", customer_col: str = "customer_id") -> str:
+        """SQL condition: a workspace in scope, or one with a Console-reported create blocker
+        of a customer whose readiness is re-checked: that blocker may fold a readiness one.
+        Those are found in the blockers table (no index finds them in workspaces), which
+        holds every workspace out of scope as the last recompute found it."""
+        return (f"({self.subject_filter('workspace', id_col, customer_col)} OR {id_col} IN "
+                "(SELECT subject_id FROM blockers WHERE subject_type = 'workspace' AND "
+                f"\"case\" IN ({CREATE_CASES}) AND {self.readiness_filter('customer_id')}))")
 
     def subject_filter(self, kind: str, id_col: str = "id",
                        customer_col: str = "customer_id") -> str:
@@ -107,12 +147,9 @@ def read_snapshot(engine: Engine | Cache, scope: Scope | None = None) -> Snapsho
     """The rows that can hold a blocker; with ``scope``, only those of the changed subjects
     (and no analytics views unless analytics inputs changed)."""
     snap = Snapshot()
-    params = scope.params() if scope else {}
 
-    def scoped(kind: str, extra: str = "") -> str:
-        if scope is None:
-            return ""
-        return f" AND ({scope.subject_filter(kind)}{extra})"
+    def scoped(condition: str | None, extra: str = "") -> str:
+        return "" if condition is None else f" AND ({condition}{extra})"
 
     with reading(engine) as db, scanning(db) as conn:
         snap.customers = {r["id"]: r for r in _rows(
@@ -121,8 +158,8 @@ def read_snapshot(engine: Engine | Cache, scope: Scope | None = None) -> Snapsho
         snap.targets = {r["id"]: r for r in _rows(conn, "SELECT * FROM targets")}
         snap.aliases = {r["alias"]: r for r in _rows(conn, "SELECT * FROM template_aliases")}
         if scope is not None:
-            snap.readiness_customers = {r[0] for r in conn.execute(
-                f"SELECT id FROM customers WHERE {scope.readiness_filter('id')}", params)}
+            snap.readiness_customers = scope.find_readiness(conn)
+        params = scope.params() if scope else {}
         # only aliases that cannot be used: a scan of workspaces, no row per workspace back
         only = f" AND {scope.readiness_filter('customer_id')}" if scope is not None else ""
         for cid, alias in conn.execute(
@@ -136,21 +173,23 @@ def read_snapshot(engine: Engine | Cache, scope: Scope | None = None) -> Snapsho
                   "OR provisioning_state = 'failed' OR role_updated_at > last_sign_in_at "
                   f"OR (role = 'customer_admin' AND ({_LACKS_ADMIN_ITEMS})) "
                   f"OR (role = 'customer_member' AND id IN ({_DENIED_ACTORS})))"
-                  + scoped("user", members_too),
+                  + scoped(scope.user_filter() if scope else None, members_too),
             ("visible_navigation",), params)
         snap.invites = _rows(
             conn, "SELECT * FROM invites WHERE state IN ('consumed', 'expired')"
-                  + scoped("invite"), (), params)
+                  + scoped(scope.subject_filter("invite") if scope else None), (), params)
         snap.workspaces = _rows(
-            conn, "SELECT id, name, customer_id, owner_email, status, template_alias, "
+            conn, "SELECT id, name, customer_id, owner_user_id, owner_email, status, "
+                  "template_alias, "
                   "target_id, updated_at, created_at, build_id, build_number, build_transition, "
                   "build_job_status, build_error, build_failing_stage, build_started_at, "
                   "build_completed_at, apps, create_blockers FROM workspaces "
                   "WHERE (create_blockers != '[]' OR build_job_status = 'failed' "
-                  "OR apps != '[]')" + scoped("workspace"),
+                  "OR apps != '[]')" + scoped(scope.workspace_filter() if scope else None),
             ("apps", "create_blockers"), params)
-        failed = [w["build_id"] for w in snap.workspaces
-                  if w["build_job_status"] == "failed" and w["build_id"]]
+        failed = [w["build_id"] for w in snap.workspaces  # as ``rules._provisioning_failed``
+                  if w["build_job_status"] == "failed" and w["build_id"]
+                  and w["build_transition"] == "start" and w["build_started_at"]]
         for build_id in failed:
             lines = dict_rows(conn.execute(
                 "SELECT id, stage, level, output FROM build_logs WHERE build_id=:b "
@@ -202,6 +241,9 @@ def replace_blockers(engine: Engine | Cache, rows: list[RowDict],
         if scope is None:
             conn.exec_driver_sql("DELETE FROM blockers")
         else:
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            scope.find_readiness(raw)
             members = ' OR "case" = \'member_analytics_expected\'' if scope.audit else ""
             analytics = ""
             if scope.analytics:
@@ -214,11 +256,10 @@ def replace_blockers(engine: Engine | Cache, rows: list[RowDict],
                 "DELETE FROM blockers WHERE "
                 "(subject_type = 'customer' AND \"case\" != 'analytics_empty' AND "
                 f"{scope.readiness_filter('subject_id')}) OR "
-                f"(subject_type = 'user' AND ({scope.subject_filter('user', 'subject_id')}"
-                f"{members})) OR "
+                f"(subject_type = 'user' AND ({scope.user_filter('subject_id')}{members})) OR "
                 f"(subject_type = 'invite' AND {scope.subject_filter('invite', 'subject_id')}) "
                 f"OR (subject_type = 'workspace' AND "
-                f"{scope.subject_filter('workspace', 'subject_id')}){analytics}"),
+                f"{scope.workspace_filter('subject_id')}){analytics}"),
                 scope.params())
         if rows:
             conn.execute(_text(
@@ -337,3 +378,13 @@ def blocker_heads(engine: Engine | Cache, ids: list[str] | None = None) -> list[
             "c.name AS customer, b.subject_type || ' ' || b.subject_id AS subject, b.summary, "
             "b.since FROM blockers b LEFT JOIN customers c ON c.id = b.customer_id" + where,
             params))
+
+
+def folded_ids(engine: Engine | Cache) -> set[str]:
+    """The readiness blockers left out of the queue because a Console-reported create blocker
+    stands for them (``Blocker.folds``): still there, on another line."""
+    with reading(engine) as db:
+        return {str(r[0]) for r in db.execute(
+            "SELECT json_extract(payload, '$.folds') FROM blockers "
+            f"WHERE subject_type = 'workspace' AND \"case\" IN ({CREATE_CASES}) "
+            "AND json_extract(payload, '$.folds') IS NOT NULL")}

@@ -132,7 +132,10 @@ def test_sync_records_what_changed_in_the_trail(tmp_path: Path,
         assert main(["--config", str(config), "sync"]) == 0
         assert "blockers:" not in capsys.readouterr().err  # a baseline is not news
         sim.advance(60)
-        sim.patch("workspaces", "ws-000121", {"create_blockers": []})  # billing approved
+        kestrel = sim.world.collection("customers")["cus-0013"]
+        sim.patch("customers", "cus-0013",  # billing approved: the create can be retried
+                  {"billing": {**kestrel["billing"], "approval": "approved"}})
+        sim.patch("workspaces", "ws-000121", {"create_blockers": []})
         sim.patch("workspaces", "ws-000001", {"create_blockers": [
             {"code": "prepaid_balance_missing", "since": "2026-11-24T09:00:00Z",
              "message": "Prepaid balance is exhausted."}]})

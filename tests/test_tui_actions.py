@@ -157,7 +157,7 @@ async def test_sync_on_start_fills_an_empty_cache_and_stays_on_triage(tmp_path, 
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await app.workers.wait_for_complete()
-        await until_shown(pilot, app, "synced just now", "33 blockers")
+        await until_shown(pilot, app, "synced just now", "26 blockers")
         assert app.query_one("#tabs").active == "tab-triage"
 
 

@@ -12,7 +12,7 @@ async def test_opens_on_the_triage_queue_worst_first(tmp_path, demo_world_sessio
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         text = screen(app)
-        assert "33 blockers" in text
+        assert "26 blockers" in text
         first_row = next(line for line in text.splitlines() if "CRIT" in line)
         assert "✖ CRIT" in first_row  # severity is a word and a glyph, not only a colour
         assert "not synced yet" in text  # the cache was never synced: the header says so
@@ -45,7 +45,7 @@ async def test_wide_terminal_shows_detail_beside_the_table(tmp_path, demo_world_
         await pilot.press("down")
         await pilot.pause()
         text = screen(app)
-        assert "Playbook steps" in text and "33 blockers" in text
+        assert "Playbook steps" in text and "26 blockers" in text
 
 
 async def test_wide_detail_scrolls_to_its_last_line_and_a_short_one_does_not(
@@ -173,7 +173,7 @@ async def test_sync_against_a_down_server_keeps_the_cache(tmp_path, demo_world_s
         await pilot.pause()
         text = screen(app)
         assert "offline: showing cache" in text
-        assert "33 blockers" in text
+        assert "26 blockers" in text
         assert any("Sync failed" in str(n.message) for n in app._notifications)
 
 

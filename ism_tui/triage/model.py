@@ -43,6 +43,9 @@ class Blocker:
     evidence: list[Evidence] = field(default_factory=list)
     escalation: dict[str, Any] = field(default_factory=dict)
     explained_only: bool = False
+    # A Console-reported create blocker that the cache's create readiness shows too: the id of
+    # the readiness blocker it stands for (left out of the queue: one line per problem).
+    folds: str | None = None
     # How the viewer sees it (``triage.routing``): set when read for a viewer, never stored.
     route: Route | None = None
 

@@ -22,6 +22,8 @@ from storage.triage_io import Snapshot
 # (customer_id, from, to) -> (reason, evidence lines, escalation fields) or None if not empty
 Diagnose = Callable[[str, str, str], tuple[str, list[str], dict[str, Any]] | None]
 ADMIN_ONLY_NAV = ("Account setup", "Analytics")
+# A folded readiness blocker's message, in the evidence of the create blocker that folds it.
+READINESS_EVIDENCE = "readiness (blocks future creates too)"
 
 # Customer fields that explain each create blocker.
 _CUSTOMER_EVIDENCE = {
@@ -59,9 +61,6 @@ def user_rules(snap: Snapshot) -> list[Blocker]:
     denied_by = {a["actor_user_id"]: a for a in snap.analytics_denied}
     for u in snap.users:
         customer = snap.customers.get(u["customer_id"] or "")
-        failed = user_problem(u)
-        if failed is not None:
-            out.append(_not_ready(failed, "user", u, customer))
         nav = [one_line(n, 60) for n in u["visible_navigation"]]
         unmapped = u["idp_role"] == "customer_admin" and u["role"] != "customer_admin"
         if unmapped:
@@ -135,11 +134,14 @@ def invite_rules(snap: Snapshot) -> list[Blocker]:
     return out
 
 
-def workspace_rules(snap: Snapshot) -> list[Blocker]:
+def workspace_rules(snap: Snapshot, readiness: dict[str, Blocker] | None = None
+                    ) -> list[Blocker]:
+    """``readiness``: the readiness blockers by id, which a Console-reported create blocker
+    of the same problem folds (``_fold``)."""
     out: list[Blocker] = []
     for ws in snap.workspaces:
         customer = snap.customers.get(ws["customer_id"])
-        out.extend(_create_blockers(ws, customer))
+        out.extend(_fold(b, ws, readiness or {}) for b in _create_blockers(ws, customer))
         out.extend(_launch_urls(ws, customer))
         failed = _provisioning_failed(ws, customer, snap.build_log_tails.get(ws["build_id"]))
         if failed:
@@ -175,16 +177,53 @@ def _create_blockers(ws: RowDict, customer: RowDict | None) -> list[Blocker]:
 
 def readiness_rules(snap: Snapshot) -> list[Blocker]:
     """Create blockers read from cached state before any create: per customer, what would
-    refuse a create (the users whose provisioning failed are ``user_rules``')."""
-    out = []
-    for cid, customer in snap.customers.items():
-        if snap.readiness_customers is not None and cid not in snap.readiness_customers:
+    refuse a create, and its users whose provisioning failed."""
+    failed: dict[str, list[RowDict]] = {}
+    for u in snap.users:
+        if u["provisioning_state"] == "failed":
+            failed.setdefault(u["customer_id"] or "", []).append(u)
+    out: list[Blocker] = []
+    for cid in sorted(failed.keys() | snap.customers.keys()):
+        if snap.readiness_customers is not None and cid and cid not in snap.readiness_customers:
             continue
+        customer = snap.customers.get(cid)
         subject = {"id": cid, "customer_id": cid}
-        for item in customer_readiness(customer, snap.targets, snap.aliases,
-                                       snap.aliases_in_use.get(cid, ())):
-            out.append(_not_ready(item, "customer", subject, customer))
+        found = customer_readiness(customer, snap.targets, snap.aliases,
+                                   snap.aliases_in_use.get(cid, ())) if customer else []
+        out.extend(_not_ready(item, "customer", subject, customer) for item in found)
+        out.extend(_not_ready(item, "user", u, customer) for u in failed.get(cid, ())
+                   if (item := user_problem(u)) is not None)
     return out
+
+
+def _readiness_id(code: str, ws: RowDict) -> str:
+    """The id of the readiness blocker that a create blocker ``code`` of ``ws`` reports again
+    (``_not_ready``'s ids): its owner's, or its customer's (and target's or alias's)."""
+    if code == "user_provisioning_failed":
+        return f"{code}:{ws['owner_user_id']}"
+    detail = {"target_unavailable": f":{ws['target_id']}",
+              "template_alias_unavailable": f":{ws['template_alias']}"}.get(code, "")
+    return f"{code}:{ws['customer_id']}{detail}"
+
+
+def readiness_fact(b: Blocker) -> tuple[str, str | None]:
+    """What create readiness says of a readiness blocker, or of the one a create blocker
+    folds: its message, and since when."""
+    if b.folds:
+        found = next(e for e in b.evidence if e.field == READINESS_EVIDENCE)
+        return found.value, found.since
+    return str(b.escalation.get("blocker_message") or b.summary), b.since
+
+
+def _fold(found: Blocker, ws: RowDict, readiness: dict[str, Blocker]) -> Blocker:
+    """A Console-reported create blocker that the cache's readiness shows too: one line for
+    the problem, this one, carrying the readiness facts (``folds``: the readiness blocker it
+    stands for, left out of the queue)."""
+    same = readiness.get(_readiness_id(found.case, ws))
+    if same is not None and same.customer_id == found.customer_id:
+        found.folds = same.id
+        found.evidence.append(Evidence(READINESS_EVIDENCE, readiness_fact(same)[0], same.since))
+    return found
 
 
 def _not_ready(item: NotReady, subject_type: str, subject: RowDict,
@@ -306,8 +345,13 @@ def _cname(customer: RowDict | None, subject: RowDict) -> str:
 
 def subject_rules(snap: Snapshot) -> list[Blocker]:
     """The blockers of customers' readiness, users, invites and workspaces (all but the
-    analytics ones)."""
-    return readiness_rules(snap) + user_rules(snap) + invite_rules(snap) + workspace_rules(snap)
+    analytics ones). A readiness blocker that a Console-reported create blocker reports again
+    is folded into it (one line per problem)."""
+    readiness = {b.id: b for b in readiness_rules(snap)}
+    workspaces = workspace_rules(snap, readiness)
+    folded = {b.folds for b in workspaces}
+    return ([b for b in readiness.values() if b.id not in folded] + user_rules(snap)
+            + invite_rules(snap) + workspaces)
 
 
 def evaluate(snap: Snapshot, diagnose: Diagnose | None = None,

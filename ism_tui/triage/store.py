@@ -128,8 +128,12 @@ def get_blocker(engine: Engine | Cache, blocker_id: str) -> Blocker | None:
 
 
 def blockers_for(engine: Engine | Cache, subject_type: str, subject_id: str) -> list[Blocker]:
+    """A subject's blockers; a user's include the create blockers that fold the user's own."""
+    folded = (f" OR (\"case\" = 'user_provisioning_failed' AND {triage_io.FOLDED_USER} = :s)"
+              if subject_type == "user" else "")
     return _load(triage_io.select_blockers(
-        engine, "subject_type = :t AND subject_id = :s", {"t": subject_type, "s": subject_id}))
+        engine, f"(subject_type = :t AND subject_id = :s){folded}",
+        {"t": subject_type, "s": subject_id}))
 
 
 def routed(engine: Engine | Cache, blockers: list[Blocker], *, read_only: bool = False,

@@ -228,13 +228,15 @@ class Trail:
     def record_cache(self, cache: Cache | Engine) -> Changes:
         """``record_sync`` of the blockers now in ``cache``: what every front end calls once a
         sync has finished."""
-        from storage.triage_io import blocker_heads
+        from storage.triage_io import blocker_heads, folded_ids
 
-        return self.record_sync(blocker_heads(cache))
+        return self.record_sync(blocker_heads(cache), folded_ids(cache))
 
-    def record_sync(self, current: Iterable[RowDict]) -> Changes:
+    def record_sync(self, current: Iterable[RowDict], folded: Iterable[str] = ()) -> Changes:
         """Compare the blockers now in the cache (``storage.triage_io.blocker_heads``) with the
-        trail's last-known set, and record the difference in one commit."""
+        trail's last-known set, and record the difference in one commit. ``folded``: blockers
+        out of the queue that another one stands for (``Blocker.folds``): not resolved, their
+        marks kept for when they are back on their own."""
         at = self.now()
         heads = list(current)
         changes = Changes(at)
@@ -273,7 +275,7 @@ class Trail:
                         update.update(state="new", snoozed_until=None, woken_at=at)
                 if update:
                     updates.append({"blocker_id": row["blocker_id"], **update})
-            listed = {row["blocker_id"] for row in heads}
+            listed = {row["blocker_id"] for row in heads} | set(folded)
             for bid, old in known.items():
                 if old["present"] and bid not in listed:
                     updates.append({"blocker_id": bid, "present": 0, "resolved_at": at,
