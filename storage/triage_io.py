@@ -86,14 +86,19 @@ class Scope:
         """The customers whose create readiness may have moved, or whose create blockers the
         Console reported fold readiness blockers differently: it changed, one of its
         workspaces did (the aliases it uses, its create blockers) or one of its users (their
-        provisioning)."""
+        provisioning). Every customer when a workspace or user in scope is gone from the
+        cache (deleted): whose it was is not known any more, and deletions are rare."""
         if self.readiness is None:
             self.readiness = {r[0] for r in db.execute(
                 "SELECT id FROM customers WHERE id IN (SELECT value FROM json_each(:customers)) "
                 "OR id IN (SELECT customer_id FROM workspaces "
                 "WHERE id IN (SELECT value FROM json_each(:workspaces))) "
                 "OR id IN (SELECT customer_id FROM users "
-                "WHERE id IN (SELECT value FROM json_each(:users)))", self.params())}
+                "WHERE id IN (SELECT value FROM json_each(:users))) "
+                "OR EXISTS (SELECT 1 FROM json_each(:workspaces) "
+                "WHERE value NOT IN (SELECT id FROM workspaces)) "
+                "OR EXISTS (SELECT 1 FROM json_each(:users) "
+                "WHERE value NOT IN (SELECT id FROM users))", self.params())}
         return self.readiness
 
     def readiness_filter(self, column: str) -> str:

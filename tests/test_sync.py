@@ -453,3 +453,29 @@ def test_incremental_sync_keeps_create_readiness_in_step(sim: SimHandle, tmp_pat
     assert not [b for b in readiness_ids(services) if b.startswith("target_unavailable:cus-")]
     recompute_blockers(services.engine)
     assert blocker_rows(services) == after  # the scoped recompute equals a full one
+
+
+def test_a_deleted_workspace_takes_its_readiness_blocker_along(
+        sim: SimHandle, tmp_path: Path) -> None:
+    from ism_tui.triage.store import recompute_blockers
+
+    workspaces = sim.world.collection("workspaces").values()
+    java = {w["customer_id"] for w in workspaces if w["template_alias"] == "java-legacy"}
+    only = next(w for w in workspaces if w["status"] == "stopped"
+                and w["customer_id"] not in java and not w["create_blockers"])
+    sim.patch("workspaces", only["id"], {"template_alias": "java-legacy"})  # deprecated
+    services = services_for(sim, tmp_path)
+    assert asyncio.run(run_sync(services)).ok
+    blocker = f"template_alias_unavailable:{only['customer_id']}:java-legacy"
+    assert blocker in blocker_rows(services)
+
+    httpx.post(f"{sim.base_url}/workspaces/{only['id']}/builds", json={"transition": "delete"},
+               headers={"Authorization": "Bearer demo-operator", "Idempotency-Key": "t-gone"},
+               timeout=10).raise_for_status()
+    sim.advance(BUILD_SECONDS * 3)
+    report = asyncio.run(run_sync(services))
+    assert report.ok and {r.resource: r for r in report.resources}["workspaces"].deleted == 1
+    after = blocker_rows(services)
+    assert blocker not in after
+    recompute_blockers(services.engine)
+    assert blocker_rows(services) == after  # the scoped recompute equals a full one
