@@ -74,7 +74,7 @@ def test_kill_9_mid_sync_leaves_a_readable_cache_and_the_next_sync_resumes(
     import sys
     import time
 
-    sim.set_faults("latency=40ms")  # slow pages, so the kill lands mid-sync
+    sim.set_faults("latency=80ms")  # slow pages, so the kill lands mid-sync
     Path(env[1]).write_text("[profiles.default]\npage_size = 20\n", encoding="utf-8")
     cache = tmp_path / "cache"
     proc = subprocess.Popen([sys.executable, "-m", "ism_tui", *env, "sync"],

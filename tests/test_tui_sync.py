@@ -37,7 +37,7 @@ def _sync_children() -> list[int]:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
 async def test_closing_the_console_mid_sync_stops_it_and_the_next_sync_resumes(tmp_path, sim):
-    sim.set_faults("latency=30ms")  # slow pages: the console closes mid-sync
+    sim.set_faults("latency=80ms")  # slow pages: the console closes mid-sync
     services = make_services(tmp_path, sim.world, url=sim.base_url, load=False)
     (tmp_path / "config.toml").write_text(
         f'[profiles.t]\nurl = "{sim.base_url}"\npage_size = 10\n', encoding="utf-8")
