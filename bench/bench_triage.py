@@ -142,8 +142,11 @@ def trail_child(cache_dir: str) -> None:
                     shown.reload()  # hidden: marked stale, counted when shown
                     t = time.perf_counter()
                     app.action_tab(tab)
-                    while not shown._counted:
-                        await asyncio.sleep(0)
+                    deadline = time.perf_counter() + 10
+                    while not shown._counted:  # once, a run spun here for an hour: bounded
+                        if time.perf_counter() > deadline:
+                            raise SystemExit(f"the {tab} tab never counted its rows")
+                        await asyncio.sleep(0.001)
                     repaint(shown)
                     switches.append(time.perf_counter() - t)
                 figures[f"switch_to_{tab}_ms"] = round(statistics.median(switches) * 1000, 1)
