@@ -299,7 +299,7 @@ class ConsoleClient:
         ``seen`` receives the response's ``date`` header."""
         policy = self.options.retry
 
-        def backoff(exc: Exception) -> bool | float:
+        def backoff(exc: BaseException) -> bool | float:
             if not isinstance(exc, ApiError) or not exc.retryable:
                 return False
             if exc.retry_after is not None:
